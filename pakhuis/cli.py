@@ -1,0 +1,372 @@
+"""The `pakhuis` command: the composition root, the one module that wires the rooms together.
+
+Every command reads settings at start-up (never at import), prints what it did in numbers,
+and turns a `PakhuisError` into a message plus what to do next (exit code 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from pakhuis.errors import PakhuisError, ServiceStartError
+from pakhuis.settings import Settings, load_settings
+from pakhuis.store import EmbeddedPostgres, Store
+
+app = typer.Typer(
+    help="pakhuis — the city's sensor data warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(highlight=False, soft_wrap=True)
+log = logging.getLogger("pakhuis")
+
+
+# -- shared wiring ---------------------------------------------------------------------------
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # amqtt logs every connection and packet at INFO.
+    for noisy in ("amqtt", "transitions", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _open_store(settings: Settings) -> Iterator[Store]:
+    """An open, migrated store: external when PAKHUIS_DATABASE_URL is set, else embedded."""
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        uri = embedded.start()
+    else:
+        uri = settings.database_url.get_secret_value()
+    store = Store(uri).open()
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+def _check_port_free(host: str, port: int, option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise ServiceStartError(
+                    f"Port {host}:{port} is already in use.",
+                    hint=f"Stop the program using it, or pass {option} {port + 1}.",
+                ) from exc
+            raise
+
+
+def _mqtt_options(settings: Settings, *, protocol: str | None = None) -> Any:
+    from ingest import MqttOptions
+
+    host, port, username, password = settings.mqtt_endpoint()
+    return MqttOptions(
+        host=host, port=port, client_id=settings.mqtt_client_id,
+        topics=tuple(settings.mqtt_topics), protocol=protocol or settings.mqtt_protocol,
+        username=username, password=password, session_expiry_s=settings.mqtt_session_expiry_s,
+        max_inflight=settings.mqtt_max_inflight, max_future_s=settings.max_future_s,
+    )
+
+
+def _runner(settings: Settings, store: Store) -> Any:
+    from stream import LocalRunner, PersistHandler
+
+    return LocalRunner(
+        PersistHandler(store),
+        max_readings=settings.batch_max_readings,
+        max_seconds=settings.batch_max_seconds,
+        max_messages=settings.mqtt_max_inflight,
+    )
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the command owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _api_server(store: Store, host: str, port: int) -> _QuietServer:
+    from api import create_app
+
+    config = uvicorn.Config(
+        create_app(store), host=host, port=port, log_level="warning", access_log=False,
+        lifespan="off",
+    )
+    return _QuietServer(config)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _fail(exc: PakhuisError) -> None:
+    console.print(f"[bold red]error:[/] {exc.message}")
+    if exc.hint:
+        console.print(f"[yellow]what to do:[/] {exc.hint}")
+    raise typer.Exit(1)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    simulate: Annotated[bool, typer.Option(help="Also run simulated air, drain and bridge sensors.")] = False,
+    api_port: Annotated[int, typer.Option(help="Port of the API and page.")] = 8000,
+    mqtt_port: Annotated[int, typer.Option(help="Port of the embedded MQTT broker.")] = 1883,
+    data_dir: Annotated[Path, typer.Option(help="Where the embedded database lives (kept between runs).")] = Path(".pakhuis"),
+    host: Annotated[str, typer.Option(help="Interface the broker and API listen on.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated sensors.")] = 1,
+    sim_interval: Annotated[float, typer.Option(help="Seconds between simulated readings.")] = 5.0,
+) -> None:
+    """Run everything embedded: MQTT broker, stream runner, PostgreSQL and the API."""
+    try:
+        settings = load_settings(
+            api_port=api_port, mqtt_port=mqtt_port, data_dir=data_dir, api_host=host,
+            mqtt_bind_host=host, database_url="", mqtt_url="",
+            # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
+            mqtt_protocol="3.1.1", mqtt_client_id="pakhuis-ingest-embedded",
+        )
+        _configure_logging(settings)
+        _check_port_free(settings.api_host, settings.api_port, "--api-port")
+        _check_port_free(settings.mqtt_bind_host, settings.mqtt_port, "--mqtt-port")
+        with _open_store(settings) as store:
+            asyncio.run(_run_embedded(settings, store, simulate, seed, sim_interval))
+    except PakhuisError as exc:
+        _fail(exc)
+
+
+async def _run_embedded(
+    settings: Settings, store: Store, simulate: bool, seed: int, sim_interval: float
+) -> None:
+    from ingest import EmbeddedBroker, MqttIngest
+
+    stop = _stop_event()
+    broker = EmbeddedBroker(settings.mqtt_bind_host, settings.mqtt_port)
+    await broker.start()
+    runner = _runner(settings, store)
+    runner_task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    ingest = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
+    await asyncio.to_thread(ingest.start)
+    server = _api_server(store, settings.api_host, settings.api_port)
+    server_task = asyncio.create_task(server.serve())
+    sim_stop = threading.Event()
+    sim_thread = _start_simulation(settings, seed, sim_interval, sim_stop) if simulate else None
+
+    host, port = settings.mqtt_endpoint()[:2]
+    console.print(f"pakhuis is running (data in {settings.data_dir.resolve()})")
+    console.print(f"  API and page   http://{settings.api_host}:{settings.api_port}/  (docs: /docs)")
+    console.print(f"  MQTT broker    mqtt://{host}:{port}  topics pakhuis/v1/{{tenant}}/{{sensor}}/native")
+    if simulate:
+        console.print(f"  simulators     air, drain and bridge sensors every {sim_interval:g} s (seed {seed})")
+    console.print("  stop with Ctrl-C")
+    await _report_until(stop, runner, server_task)
+
+    sim_stop.set()
+    if sim_thread is not None:
+        await asyncio.to_thread(sim_thread.join, 10)
+    server.should_exit = True
+    await server_task
+    await asyncio.to_thread(ingest.stop)
+    runner.stop()
+    await runner_task
+    await broker.stop()
+    s = runner.stats
+    console.print(f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
+                  f"{s.dead_letters} dead letters, {s.messages} messages")
+
+
+async def _report_until(stop: asyncio.Event, runner: Any, server_task: asyncio.Task[None]) -> None:
+    """A one-line live count of what was stored, until a signal (or the API dies)."""
+    tty = sys.stdout.isatty()
+    last_print = 0.0
+    while not stop.is_set() and not server_task.done():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        s = runner.stats
+        line = (f"readings stored {s.stored:,} · duplicates {s.duplicates:,} · "
+                f"dead letters {s.dead_letters:,} · messages {s.messages:,}"
+                + (f" · retrying: {s.last_error}" if s.last_error else ""))
+        if tty:
+            console.file.write("\r" + line.ljust(100))
+            console.file.flush()
+        elif time.monotonic() - last_print >= 5.0:
+            console.print(line)
+            last_print = time.monotonic()
+
+
+def _start_simulation(settings: Settings, seed: int, interval: float, stop: threading.Event) -> threading.Thread:
+    from sensors_sim import build_fleet, run_simulation
+
+    host, port = settings.mqtt_endpoint()[:2]
+    fleet = build_fleet(seed, tenant="demo", air=6, drains=6, bridges=2)
+
+    def target() -> None:
+        try:
+            run_simulation(host, port, fleet, interval_s=interval, duration_s=None, stop_event=stop)
+        except Exception:  # noqa: BLE001 - a simulator crash must not take the warehouse down
+            log.exception("simulator stopped")
+
+    thread = threading.Thread(target=target, name="simulators", daemon=True)
+    thread.start()
+    return thread
+
+
+@app.command()
+def ingest() -> None:
+    """Run one ingest process against the broker and database given by settings."""
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            asyncio.run(_run_ingest(settings, store))
+    except PakhuisError as exc:
+        _fail(exc)
+
+
+async def _run_ingest(settings: Settings, store: Store) -> None:
+    from ingest import MqttIngest
+
+    stop = _stop_event()
+    runner = _runner(settings, store)
+    runner_task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0)
+    client = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
+    await asyncio.to_thread(client.start)
+    described = settings.describe()
+    console.print(f"ingest {settings.mqtt_client_id}: {described['mqtt']} → {described['database']}", soft_wrap=True)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 10.0)
+        s = runner.stats
+        log.info("stored %d readings (%d duplicates, %d dead letters) from %d messages",
+                 s.stored, s.duplicates, s.dead_letters, s.messages)
+    await asyncio.to_thread(client.stop)
+    runner.stop()
+    await runner_task
+
+
+@app.command()
+def api(
+    port: Annotated[int | None, typer.Option(help="Port (default PAKHUIS_API_PORT or 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default PAKHUIS_API_HOST or 127.0.0.1).")] = None,
+) -> None:
+    """Serve the HTTP API against the database given by settings."""
+    try:
+        settings = load_settings(api_port=port, api_host=host)
+        _configure_logging(settings)
+        _check_port_free(settings.api_host, settings.api_port, "--port")
+        with _open_store(settings) as store:
+            console.print(f"API on http://{settings.api_host}:{settings.api_port}/ "
+                          f"({settings.describe()['database']})")
+            uvicorn.Server(uvicorn.Config(
+                _api_app(store), host=settings.api_host, port=settings.api_port,
+                log_level="warning",
+            )).run()
+    except PakhuisError as exc:
+        _fail(exc)
+
+
+def _api_app(store: Store) -> Any:
+    from api import create_app
+
+    return create_app(store)
+
+
+@app.command()
+def sim(
+    air: Annotated[int, typer.Option(help="Number of air-quality sensors.")] = 5,
+    drains: Annotated[int, typer.Option(help="Number of drain fill sensors.")] = 5,
+    bridges: Annotated[int, typer.Option(help="Number of bridge sensors.")] = 2,
+    interval: Annotated[float, typer.Option(help="Seconds between readings of one sensor.")] = 5.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same sensors and values.")] = 1,
+    tenant: Annotated[str, typer.Option(help="Tenant in the topics.")] = "demo",
+) -> None:
+    """Publish simulated sensor readings to the broker given by settings."""
+    from sensors_sim import build_fleet, run_simulation
+
+    try:
+        settings = load_settings()
+    except PakhuisError as exc:
+        _fail(exc)
+    _configure_logging(settings)
+    host, port = settings.mqtt_endpoint()[:2]
+    fleet = build_fleet(seed, tenant=tenant, air=air, drains=drains, bridges=bridges)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"simulating {len(fleet)} sensors → mqtt://{host}:{port} every {interval:g} s")
+    try:
+        result = run_simulation(host, port, fleet, interval_s=interval, duration_s=duration, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    console.print(f"published {result}")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations (safe to run from several processes at once)."""
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        embedded = None
+        if settings.database_url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            uri = embedded.start()
+        else:
+            uri = settings.database_url.get_secret_value()
+        try:
+            with Store(uri) as store:
+                report = store.migrate()
+        finally:
+            if embedded is not None:
+                embedded.stop()
+    except PakhuisError as exc:
+        _fail(exc)
+    applied = ", ".join(report.applied) or "none"
+    console.print(
+        f"migrations applied: {len(report.applied)} ({applied}); already applied: {report.already}; "
+        f"TimescaleDB: {'yes (hypertable)' if report.timescaledb else 'no (plain PostgreSQL tables)'}"
+    )
+
+
+def main() -> None:
+    app()

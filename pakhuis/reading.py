@@ -1,0 +1,101 @@
+"""The canonical Reading, and what travels from ingest to the stream handlers.
+
+A Reading's identity is (tenant, sensor, quantity, phenomenon time): storing the same reading
+twice is a no-op. Values are always in the quantity's canonical unit (see `pakhuis.quantities`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pakhuis.quantities import QUANTITIES, Quantity, SensorKind
+
+
+class QualityLabel(enum.StrEnum):
+    RAW = "raw"
+    INDICATIVE = "indicative"
+    CALIBRATED = "calibrated"
+    VALIDATED = "validated"
+    SUSPECT = "suspect"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    tenant: str
+    sensor: str
+    quantity: Quantity
+    value: float
+    time: datetime
+    """Phenomenon time (UTC); for interval observations the start of the interval."""
+    received: datetime
+    source_format: str
+    quality: QualityLabel = QualityLabel.RAW
+    time_end: datetime | None = None
+    """End of the phenomenon interval (e.g. a 4-weekly diffusion-tube mean); None for instants."""
+
+    def __post_init__(self) -> None:
+        # A naive datetime is ambiguous; the decoders must resolve time zones before this point.
+        if self.time.tzinfo is None or self.received.tzinfo is None:
+            raise ValueError("Reading times must be timezone-aware (UTC)")
+        if self.time_end is not None and self.time_end < self.time:
+            raise ValueError("Reading time_end lies before its start")
+
+    @property
+    def kind(self) -> SensorKind:
+        return QUANTITIES[self.quantity].kind
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why (part of) a message was refused: a stable code and a sentence a person can act on."""
+
+    code: str
+    reason: str
+    item: int | None = None
+    """Index of the refused item in a list payload; None when the whole message was refused."""
+
+    def describe(self) -> str:
+        return self.reason if self.item is None else f"item {self.item}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message (or part of one) that was refused, kept with its raw bytes so it can be replayed."""
+
+    topic: str
+    payload: bytes
+    decoder: str
+    rejections: tuple[Rejection, ...]
+    received: datetime
+    tenant: str | None = None
+
+    @property
+    def reason_code(self) -> str:
+        return self.rejections[0].code
+
+    @property
+    def reason(self) -> str:
+        text = "; ".join(r.describe() for r in self.rejections[:20])
+        if len(self.rejections) > 20:
+            text += f"; and {len(self.rejections) - 20} more"
+        return text
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One broker message after decoding, handed from ingest to the stream handlers.
+
+    `ack` is called exactly once, after every reading and dead letter in the envelope has been
+    handed on durably (written to the store, or produced to Kafka); until then the broker keeps
+    the message, so a crash loses nothing.
+    """
+
+    readings: list[Reading]
+    dead_letter: DeadLetter | None = None
+    topic: str = ""
+    payload: bytes = field(default=b"", repr=False)
+    """The raw message, kept so a reading the store refuses can still be dead-lettered."""
+    ack: Callable[[], None] | None = field(default=None, repr=False)

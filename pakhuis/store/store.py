@@ -1,0 +1,319 @@
+"""The store: the one place SQL lives.
+
+Writes are batched: readings are streamed with binary COPY into a per-connection temporary
+staging table, then moved with `INSERT ... ON CONFLICT DO NOTHING`, so a batch that is written
+twice (a redelivered MQTT message, a retried Kafka batch) stores nothing new. Sensors are
+registered on first sight, latest values are upserted and dead letters appended, all in the
+same transaction as the readings they travelled with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from pakhuis.errors import StoreUnavailable
+from pakhuis.quantities import QUANTITIES, Quantity
+from pakhuis.reading import DeadLetter, Reading
+from pakhuis.settings import redact_url
+from pakhuis.store.migrate import MigrationReport, migrate
+
+_STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS staging_readings (
+    tenant        text NOT NULL,
+    sensor        text NOT NULL,
+    kind          text NOT NULL,
+    quantity_id   smallint NOT NULL,
+    time          timestamptz NOT NULL,
+    time_end      timestamptz,
+    value         double precision NOT NULL,
+    received      timestamptz NOT NULL,
+    quality       text NOT NULL,
+    source_format text NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+_STAGING_TYPES = [
+    "text", "text", "text", "int2", "timestamptz", "timestamptz", "float8", "timestamptz",
+    "text", "text",
+]
+
+_REGISTER_SENSORS = """
+INSERT INTO sensors (tenant, name, kind)
+SELECT DISTINCT ON (r.tenant, r.sensor) r.tenant, r.sensor, r.kind FROM staging_readings r
+-- Only unseen sensors reach the INSERT: ON CONFLICT alone would burn a sequence value per
+-- known sensor per batch and exhaust the serial within months.
+WHERE NOT EXISTS (SELECT 1 FROM sensors s WHERE s.tenant = r.tenant AND s.name = r.sensor)
+ORDER BY r.tenant, r.sensor, r.kind
+ON CONFLICT (tenant, name) DO NOTHING
+"""
+
+_INSERT_OBSERVATIONS = """
+INSERT INTO observations
+    (sensor_id, quantity_id, time, time_end, value, received, quality, source_format)
+SELECT s.id, r.quantity_id, r.time, r.time_end, r.value, r.received,
+       r.quality::quality_label, r.source_format
+FROM staging_readings r
+JOIN sensors s ON s.tenant = r.tenant AND s.name = r.sensor
+ON CONFLICT ON CONSTRAINT observations_identity DO NOTHING
+"""
+
+# DISTINCT ON keeps one row per key, so the upsert never touches a row twice in one command;
+# the WHERE keeps a late, older reading from overwriting a newer latest value.
+_UPSERT_LATEST = """
+INSERT INTO latest AS l (sensor_id, quantity_id, time, time_end, value, received, quality)
+SELECT DISTINCT ON (s.id, r.quantity_id)
+       s.id, r.quantity_id, r.time, r.time_end, r.value, r.received, r.quality::quality_label
+FROM staging_readings r
+JOIN sensors s ON s.tenant = r.tenant AND s.name = r.sensor
+ORDER BY s.id, r.quantity_id, r.time DESC
+ON CONFLICT (sensor_id, quantity_id) DO UPDATE
+SET time = EXCLUDED.time, time_end = EXCLUDED.time_end, value = EXCLUDED.value,
+    received = EXCLUDED.received, quality = EXCLUDED.quality
+WHERE l.time <= EXCLUDED.time
+"""
+
+_INSERT_DEADLETTER = """
+INSERT INTO deadletters (received, topic, tenant, decoder, payload, reason_code, reason, details)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    readings: int
+    inserted: int
+    dead_letters: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.readings - self.inserted
+
+
+class Store:
+    """PostgreSQL (+ TimescaleDB when present) behind typed methods; thread-safe via a pool."""
+
+    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 8) -> None:
+        self._conninfo = conninfo
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True},
+            name="pakhuis-store",
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def open(self, timeout: float = 10.0) -> Store:
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailable(
+                f"Cannot connect to PostgreSQL at {redact_url(self._conninfo)}.",
+                hint="Check PAKHUIS_DATABASE_URL and that the server is running "
+                "(deploy/scripts/start-postgres.sh starts a local one), or unset it to use "
+                "the embedded database.",
+            ) from exc
+        return self
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(
+                f"The database at {redact_url(self._conninfo)} is unreachable: "
+                f"{type(exc).__name__}",
+                hint="pakhuis retries writes with backoff; check the database server.",
+            ) from exc
+
+    def migrate(self) -> MigrationReport:
+        with self._connection() as conn:
+            return migrate(conn)
+
+    def has_timescaledb(self) -> bool:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+            ).fetchone()
+        return bool(row and row[0])
+
+    def ping(self) -> None:
+        with self._connection() as conn:
+            conn.execute("SELECT 1")
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def write_batch(
+        self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter] = ()
+    ) -> WriteResult:
+        """Store readings (idempotently), update latest values and append dead letters.
+
+        All in one transaction: either the whole batch is durable, or nothing is and the
+        caller retries (and only then acknowledges the messages it came from).
+        """
+        inserted = 0
+        with self._connection() as conn, conn.transaction():
+            if readings:
+                conn.execute(_STAGING_DDL)
+                with conn.cursor() as cur:
+                    with cur.copy(
+                        "COPY staging_readings FROM STDIN (FORMAT BINARY)"
+                    ) as copy:
+                        copy.set_types(_STAGING_TYPES)
+                        for r in readings:
+                            copy.write_row((
+                                r.tenant, r.sensor, r.kind.value, QUANTITIES[r.quantity].id,
+                                r.time, r.time_end, r.value, r.received, r.quality.value,
+                                r.source_format,
+                            ))
+                    cur.execute(_REGISTER_SENSORS)
+                    cur.execute(_INSERT_OBSERVATIONS)
+                    inserted = cur.rowcount
+                    cur.execute(_UPSERT_LATEST)
+                    # ON COMMIT DELETE ROWS empties staging; truncate anyway in case the
+                    # connection is reused inside a longer transaction.
+                    cur.execute("TRUNCATE staging_readings")
+            if dead_letters:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        _INSERT_DEADLETTER,
+                        [
+                            (
+                                d.received, d.topic, d.tenant, d.decoder, d.payload,
+                                d.reason_code, d.reason,
+                                json.dumps([
+                                    {"item": r.item, "code": r.code, "reason": r.reason}
+                                    for r in d.rejections
+                                ]),
+                            )
+                            for d in dead_letters
+                        ],
+                    )
+        return WriteResult(readings=len(readings), inserted=inserted, dead_letters=len(dead_letters))
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def sensors(self, tenant: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT s.tenant, s.name AS sensor, s.kind, s.lon, s.lat, s.metadata,
+                          s.created,
+                          coalesce(array_agg(q.name ORDER BY q.id)
+                                   FILTER (WHERE q.name IS NOT NULL), '{}') AS quantities
+                   FROM sensors s
+                   LEFT JOIN latest l ON l.sensor_id = s.id
+                   LEFT JOIN quantities q ON q.id = l.quantity_id
+                   WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+                     AND (%(kind)s::text IS NULL OR s.kind = %(kind)s)
+                   GROUP BY s.id ORDER BY s.tenant, s.name""",
+                {"tenant": tenant, "kind": kind},
+            )
+            return cur.fetchall()
+
+    def latest(
+        self, tenant: str | None = None, quantity: Quantity | None = None
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT s.tenant, s.name AS sensor, s.kind, q.name AS quantity, q.unit,
+                          l.time, l.time_end, l.value, l.received, l.quality::text AS quality
+                   FROM latest l
+                   JOIN sensors s ON s.id = l.sensor_id
+                   JOIN quantities q ON q.id = l.quantity_id
+                   WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+                     AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+                   ORDER BY s.tenant, s.name, q.id""",
+                {"tenant": tenant, "quantity": quantity.value if quantity else None},
+            )
+            return cur.fetchall()
+
+    def observations(
+        self,
+        *,
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Observations in time order; `start` inclusive, `end` exclusive."""
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit,
+                          o.time, o.time_end, o.value, o.quality::text AS quality,
+                          o.source_format, o.received
+                   FROM observations o
+                   JOIN sensors s ON s.id = o.sensor_id
+                   JOIN quantities q ON q.id = o.quantity_id
+                   WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+                     AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
+                     AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+                     AND (%(start)s::timestamptz IS NULL OR o.time >= %(start)s)
+                     AND (%(end)s::timestamptz IS NULL OR o.time < %(end)s)
+                   ORDER BY o.time, s.tenant, s.name, q.id
+                   LIMIT %(limit)s""",
+                {
+                    "tenant": tenant, "sensor": sensor,
+                    "quantity": quantity.value if quantity else None,
+                    "start": start, "end": end, "limit": limit,
+                },
+            )
+            return cur.fetchall()
+
+    def count_observations(self, tenant: str | None = None) -> int:
+        with self._connection() as conn:
+            row = conn.execute(
+                """SELECT count(*) FROM observations o JOIN sensors s ON s.id = o.sensor_id
+                   WHERE %(tenant)s::text IS NULL OR s.tenant = %(tenant)s""",
+                {"tenant": tenant},
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def dead_letters(
+        self,
+        *,
+        tenant: str | None = None,
+        reason: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Dead letters, newest first; `reason` matches the code of any refusal in a message."""
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT id, received, topic, tenant, decoder, reason_code, reason, details,
+                          octet_length(payload) AS payload_bytes, payload
+                   FROM deadletters
+                   WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+                     AND (%(reason)s::text IS NULL OR reason_code = %(reason)s
+                          OR details @> jsonb_build_array(jsonb_build_object('code', %(reason)s::text)))
+                     AND (%(start)s::timestamptz IS NULL OR received >= %(start)s)
+                     AND (%(end)s::timestamptz IS NULL OR received < %(end)s)
+                   ORDER BY received DESC, id DESC
+                   LIMIT %(limit)s""",
+                {"tenant": tenant, "reason": reason, "start": start, "end": end, "limit": limit},
+            )
+            return cur.fetchall()

@@ -1,0 +1,83 @@
+"""Stream handlers: plain, synchronous, reusable by any runner.
+
+`PersistHandler` writes a batch of envelopes: readings idempotently (so at-least-once delivery
+stores each reading once), latest values, and dead letters, in one store transaction. A batch
+the database refuses for a data reason (not an outage) is split so that one bad message
+cannot block the rest: the message the store refuses becomes a dead letter, never a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from pakhuis.reading import DeadLetter, Envelope, Rejection
+from pakhuis.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PersistOutcome:
+    readings: int
+    inserted: int
+    dead_letters: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.readings - self.inserted
+
+
+class PersistHandler:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __call__(self, batch: Sequence[Envelope]) -> PersistOutcome:
+        """Persist a batch; raises `StoreUnavailable` (retry later) when the database is down."""
+        try:
+            return self._write(batch)
+        except psycopg.DatabaseError as exc:
+            if isinstance(exc, psycopg.OperationalError) or len(batch) == 1 and not batch[0].readings:
+                raise
+            log.warning("store refused a batch of %d messages (%s); writing them one by one",
+                        len(batch), exc.__class__.__name__)
+        totals = PersistOutcome(0, 0, 0)
+        for envelope in batch:
+            try:
+                outcome = self._write([envelope])
+            except psycopg.DatabaseError as exc:
+                if isinstance(exc, psycopg.OperationalError):
+                    raise
+                outcome = self._write([_refused_by_store(envelope, exc)])
+            totals = PersistOutcome(
+                totals.readings + outcome.readings,
+                totals.inserted + outcome.inserted,
+                totals.dead_letters + outcome.dead_letters,
+            )
+        return totals
+
+    def _write(self, batch: Sequence[Envelope]) -> PersistOutcome:
+        readings = [r for envelope in batch for r in envelope.readings]
+        dead = [e.dead_letter for e in batch if e.dead_letter is not None]
+        result = self._store.write_batch(readings, dead)
+        return PersistOutcome(result.readings, result.inserted, result.dead_letters)
+
+
+def _refused_by_store(envelope: Envelope, exc: psycopg.DatabaseError) -> Envelope:
+    tenant = envelope.readings[0].tenant if envelope.readings else None
+    rejection = Rejection(
+        "store_rejected",
+        f"the database refused this message's readings ({exc.__class__.__name__}: "
+        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})",
+    )
+    previous = envelope.dead_letter.rejections if envelope.dead_letter else ()
+    letter = DeadLetter(
+        topic=envelope.topic, payload=envelope.payload,
+        decoder=envelope.readings[0].source_format if envelope.readings else "unknown",
+        rejections=(*previous, rejection), received=datetime.now(UTC), tenant=tenant,
+    )
+    return Envelope([], letter, topic=envelope.topic, payload=envelope.payload, ack=envelope.ack)

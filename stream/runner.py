@@ -1,0 +1,136 @@
+"""The asyncio local runner: batches envelopes and drives the persist handler (embedded mode).
+
+A batch closes at `max_readings` readings, after `max_seconds`, or when `max_messages`
+messages are pending (the broker sends no more until we acknowledge, so waiting longer would
+only add latency). A batch is written with retries and exponential backoff while the
+database is unreachable; its messages are acknowledged, in arrival order, only after the write
+succeeded. Nothing is dropped: an outage stalls the pipeline, which backs up to the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pakhuis.errors import StoreUnavailable
+from pakhuis.reading import Envelope
+from stream.handlers import PersistOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    messages: int = 0
+    readings: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+    retries: int = 0
+    last_error: str | None = None
+
+
+class LocalRunner:
+    def __init__(
+        self,
+        handler: Callable[[list[Envelope]], PersistOutcome],
+        *,
+        max_readings: int = 5000,
+        max_seconds: float = 1.0,
+        max_messages: int = 1000,
+        queue_size: int = 20_000,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self._handler = handler
+        self.max_readings = max_readings
+        self.max_seconds = max_seconds
+        self.max_messages = max_messages
+        self.max_backoff_s = max_backoff_s
+        self._queue_size = queue_size
+        self._queue: asyncio.Queue[Envelope] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = asyncio.Event()
+        self.stats = RunnerStats()
+
+    # -- feeding ------------------------------------------------------------------------------
+
+    def _ensure_queue(self) -> asyncio.Queue[Envelope]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._queue_size)
+            self._loop = asyncio.get_running_loop()
+        return self._queue
+
+    async def submit(self, envelope: Envelope) -> None:
+        await self._ensure_queue().put(envelope)
+
+    def submit_threadsafe(self, envelope: Envelope) -> None:
+        """Hand an envelope over from another thread (the MQTT network thread); blocks when full."""
+        if self._loop is None or self._loop.is_closed():
+            raise RuntimeError("the local runner is not running")
+        asyncio.run_coroutine_threadsafe(self.submit(envelope), self._loop).result()
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Batch and persist until `stop()`; then flush what is queued and return."""
+        queue = self._ensure_queue()
+        while True:
+            batch = await self._collect(queue)
+            if batch:
+                await self._persist(batch)
+            elif self._stopping.is_set() and queue.empty():
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _collect(self, queue: asyncio.Queue[Envelope]) -> list[Envelope]:
+        batch: list[Envelope] = []
+        readings = 0
+        deadline: float | None = None
+        while readings < self.max_readings and len(batch) < self.max_messages:
+            timeout = 0.2 if deadline is None else deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                envelope = await asyncio.wait_for(queue.get(), timeout)
+            except TimeoutError:
+                if deadline is None:
+                    if self._stopping.is_set():
+                        break
+                    continue
+                break
+            if deadline is None:
+                deadline = time.monotonic() + self.max_seconds
+            batch.append(envelope)
+            readings += len(envelope.readings)
+        return batch
+
+    async def _persist(self, batch: list[Envelope]) -> None:
+        backoff = 0.25
+        while True:
+            try:
+                outcome = await asyncio.to_thread(self._handler, batch)
+                break
+            except StoreUnavailable as exc:
+                self.stats.retries += 1
+                self.stats.last_error = exc.message
+                log.warning("%s; retrying in %.1f s (%d messages held, unacknowledged)",
+                            exc.message, backoff, len(batch))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+        for envelope in batch:
+            if envelope.ack is not None:
+                envelope.ack()
+        s = self.stats
+        s.messages += len(batch)
+        s.readings += outcome.readings
+        s.stored += outcome.inserted
+        s.duplicates += outcome.duplicates
+        s.dead_letters += outcome.dead_letters
+        s.batches += 1
+        s.last_error = None
