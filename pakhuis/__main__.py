@@ -1,0 +1,3 @@
+from pakhuis.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""Session-wide fixtures: the real services each integration test runs against.
+
+`backend` is parametrised over what is available: "embedded" (the project's amqtt broker and
+pgserver PostgreSQL, always) and "external" (Mosquitto and PostgreSQL, when
+PAKHUIS_MQTT_URL and PAKHUIS_DATABASE_URL are set, as CI does).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from tests.support import Broker, Database, EmbeddedBrokerThread, free_port
+
+# numba (spatial kernels) needs a writable cache and a thread-safe layer under pytest.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "pakhuis-numba-cache"))
+os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
+
+EXTERNAL_MQTT_URL = os.environ.get("PAKHUIS_MQTT_URL") or None
+EXTERNAL_DATABASE_URL = os.environ.get("PAKHUIS_DATABASE_URL") or None
+
+
+def _backends() -> list[str]:
+    kinds = ["embedded"]
+    if EXTERNAL_MQTT_URL and EXTERNAL_DATABASE_URL:
+        kinds.append("external")
+    return kinds
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", _backends(), indirect=True, scope="session")
+
+
+def pytest_report_header() -> list[str]:
+    return [f"pakhuis backends: {', '.join(_backends())}"]
+
+
+@dataclass
+class Backend:
+    name: str
+    broker: Broker
+    database: Database
+
+
+def _prepare_template(admin_url: str) -> str:
+    from pakhuis.store import Store
+
+    template = "pakhuis_test_template"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{template}"')
+    parts = urlsplit(admin_url)
+    with Store(parts._replace(path=f"/{template}").geturl()) as store:
+        store.migrate()
+    return template
+
+
+@pytest.fixture(scope="session")
+def embedded_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    from pakhuis.store import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server.start()
+    admin = server.admin_uri()
+    database = Database("embedded", admin, _prepare_template(admin))
+    yield database
+    database.drop_all()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "external":
+        assert EXTERNAL_MQTT_URL and EXTERNAL_DATABASE_URL
+        mqtt_parts = urlsplit(EXTERNAL_MQTT_URL)
+        broker = Broker("mosquitto", mqtt_parts.hostname or "127.0.0.1", mqtt_parts.port or 1883, "5")
+        database = Database("external", EXTERNAL_DATABASE_URL, _prepare_template(EXTERNAL_DATABASE_URL))
+        yield Backend("external", broker, database)
+        database.drop_all()
+        return
+    embedded_db: Database = request.getfixturevalue("embedded_database")
+    thread = EmbeddedBrokerThread(free_port())
+    thread.start()
+    yield Backend("embedded", Broker("embedded", "127.0.0.1", thread.port, "3.1.1"), embedded_db)
+    thread.stop()
+
+
+@pytest.fixture
+def database_url(backend: Backend) -> str:
+    return backend.database.new_database()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[object]:
+    from pakhuis.store import Store
+
+    with Store(database_url) as opened:
+        yield opened

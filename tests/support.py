@@ -1,0 +1,195 @@
+"""Test support: real services (embedded or external), subprocesses and a real MQTT client.
+
+Integration tests run against every available backend: always the embedded ones (amqtt broker,
+pgserver PostgreSQL), and additionally the external Mosquitto / PostgreSQL when CI sets
+PAKHUIS_MQTT_URL and PAKHUIS_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Broker:
+    kind: str  # "embedded" (amqtt) or "mosquitto"
+    host: str
+    port: int
+    protocol: str  # "5" or "3.1.1"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@dataclass
+class Database:
+    kind: str  # "embedded" (pgserver) or "external"
+    admin_url: str
+    template: str
+    created: list[str] = field(default_factory=list)
+
+    def url_for(self, name: str) -> str:
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path=f"/{name}"))
+
+    def new_database(self) -> str:
+        """A fresh, migrated database (cloned from a migrated template); returns its URL."""
+        name = f"pakhuis_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+
+class EmbeddedBrokerThread:
+    """The project's embedded broker in its own event loop thread, as `pakhuis run` uses it."""
+
+    def __init__(self, port: int) -> None:
+        from ingest import EmbeddedBroker
+
+        self.port = port
+        self._broker = EmbeddedBroker("127.0.0.1", port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._broker.start(), self._loop).result(15)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._broker.stop(), self._loop).result(15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+def service_env(broker: Broker, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_")}
+    env.update({
+        "PAKHUIS_MQTT_URL": broker.url,
+        "PAKHUIS_MQTT_PROTOCOL": broker.protocol,
+        "PAKHUIS_DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def pakhuis_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pakhuis", *args]
+
+
+@contextmanager
+def running(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A subprocess for the duration of the block; stopped with SIGTERM (then SIGKILL)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_for_subscriber(broker: Broker, topic: str, is_stored: Callable[[], bool], timeout: float = 30) -> None:
+    """Publish a probe until the ingest under test stores it: proves it is subscribed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        publish_lines(broker, topic, [probe_payload()])
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            if is_stored():
+                return
+            time.sleep(0.1)
+    raise AssertionError("the ingest process never stored the probe reading")
+
+
+def probe_payload() -> str:
+    return '{"time": "2000-01-01T00:00:00Z", "quantity": "battery", "value": 3.3}'
+
+
+def mosquitto_pub_available() -> bool:
+    return shutil.which("mosquitto_pub") is not None
+
+
+def publish_lines(broker: Broker, topic: str, lines: list[str], *, background: bool = False) -> subprocess.Popen[bytes] | None:
+    """Publish each line as one QoS 1 message with the real `mosquitto_pub` client.
+
+    Where mosquitto-clients is not installed (a fresh laptop), a paho client does the same so
+    the suite still passes; CI installs mosquitto-clients, so there it is always the real one.
+    """
+    data = ("\n".join(lines) + "\n").encode()
+    if mosquitto_pub_available():
+        version = "mqttv5" if broker.protocol == "5" else "mqttv311"
+        cmd = ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q", "1",
+               "-V", version, "-t", topic, "-l"]
+    else:
+        cmd = [sys.executable, "-m", "tests.paho_pub", broker.host, str(broker.port), topic]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, cwd=REPO)
+    assert proc.stdin is not None
+    proc.stdin.write(data)
+    proc.stdin.close()
+    if background:
+        return proc
+    assert proc.wait(120) == 0, f"{cmd[0]} failed"
+    return None
+
+
+def publish_one(broker: Broker, topic: str, payload: bytes) -> None:
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=MQTTProtocolVersion.MQTTv5 if broker.protocol == "5" else MQTTProtocolVersion.MQTTv311,
+    )
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
