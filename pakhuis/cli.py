@@ -105,7 +105,8 @@ def _runner(settings: Settings, store: Store) -> Any:
         PersistHandler(store),
         max_readings=settings.batch_max_readings,
         max_seconds=settings.batch_max_seconds,
-        max_messages=settings.mqtt_max_inflight,
+        # Half the broker's in-flight window, so one batch fills while the previous one is written.
+        max_messages=max(1, settings.mqtt_max_inflight // 2),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ class LocalRunner:
         self.max_seconds = max_seconds
         self.max_messages = max_messages
         self.max_backoff_s = max_backoff_s
-        self._queue_size = queue_size
+        # Bounds what other threads may hand over before the runner catches up; a semaphore
+        # rather than a bounded asyncio.Queue so a producer thread never waits for a loop round-trip.
+        self._room = threading.BoundedSemaphore(queue_size)
         self._queue: asyncio.Queue[Envelope] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -60,30 +63,47 @@ class LocalRunner:
 
     def _ensure_queue(self) -> asyncio.Queue[Envelope]:
         if self._queue is None:
-            self._queue = asyncio.Queue(self._queue_size)
+            self._queue = asyncio.Queue()
             self._loop = asyncio.get_running_loop()
         return self._queue
 
     async def submit(self, envelope: Envelope) -> None:
-        await self._ensure_queue().put(envelope)
+        await asyncio.to_thread(self._room.acquire)
+        self._ensure_queue().put_nowait(envelope)
 
     def submit_threadsafe(self, envelope: Envelope) -> None:
         """Hand an envelope over from another thread (the MQTT network thread); blocks when full."""
-        if self._loop is None or self._loop.is_closed():
+        loop, queue = self._loop, self._queue
+        if loop is None or queue is None or loop.is_closed():
             raise RuntimeError("the local runner is not running")
-        asyncio.run_coroutine_threadsafe(self.submit(envelope), self._loop).result()
+        self._room.acquire()
+        loop.call_soon_threadsafe(queue.put_nowait, envelope)
 
     # -- running ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Batch and persist until `stop()`; then flush what is queued and return."""
+        """Batch and persist until `stop()`; then flush what is queued and return.
+
+        Collecting the next batch overlaps with writing the previous one; batches are still
+        written, and their messages acknowledged, strictly in arrival order.
+        """
         queue = self._ensure_queue()
-        while True:
-            batch = await self._collect(queue)
-            if batch:
-                await self._persist(batch)
-            elif self._stopping.is_set() and queue.empty():
-                return
+        batches: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=1)
+        writer = asyncio.create_task(self._write_batches(batches))
+        try:
+            while True:
+                batch = await self._collect(queue)
+                if batch:
+                    await batches.put(batch)
+                elif self._stopping.is_set() and queue.empty():
+                    break
+        finally:
+            await batches.put(None)
+            await writer
+
+    async def _write_batches(self, batches: asyncio.Queue[list[Envelope] | None]) -> None:
+        while (batch := await batches.get()) is not None:
+            await self._persist(batch)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -104,6 +124,7 @@ class LocalRunner:
                         break
                     continue
                 break
+            self._room.release()
             if deadline is None:
                 deadline = time.monotonic() + self.max_seconds
             batch.append(envelope)

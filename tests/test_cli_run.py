@@ -1,0 +1,97 @@
+"""`pakhuis run --simulate` as a new user runs it: in an empty directory, embedded everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO, Broker, free_port, publish_lines, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def _embedded_env() -> dict[str, str]:
+    # A new user has no PAKHUIS_* settings: the run must not pick up CI's external services.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None:
+    api_port, mqtt_port = free_port(), free_port()
+    cmd = [sys.executable, "-m", "pakhuis", "run", "--simulate", "--api-port", str(api_port),
+           "--mqtt-port", str(mqtt_port), "--sim-interval", "2"]
+    log = (tmp_path / "run.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_embedded_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        kinds: set[str] = set()
+
+        def all_kinds_served() -> bool:
+            nonlocal kinds
+            try:
+                rows = _get(f"http://127.0.0.1:{api_port}/api/v1/latest")
+            except OSError:
+                return False
+            assert isinstance(rows, list)
+            kinds = {row["kind"] for row in rows}
+            return {"air", "drain", "bridge"} <= kinds
+
+        wait_for(all_kinds_served, 30 - (time.monotonic() - started), "air, drain and bridge readings")
+
+        # A real client against the running system, as the README shows.
+        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        publish_lines(Broker("embedded", "127.0.0.1", mqtt_port, "3.1.1"), "pakhuis/v1/demo/no2-1/native",
+                      [json.dumps({"time": now, "quantity": "no2", "value": 21.5})])
+
+        def reading_visible() -> bool:
+            rows = _get(f"http://127.0.0.1:{api_port}/api/v1/latest?tenant=demo&quantity=no2")
+            assert isinstance(rows, list)
+            return any(r["sensor"] == "no2-1" and r["value"] == 21.5 for r in rows)
+
+        wait_for(reading_visible, 15, "the mosquitto_pub reading in /api/v1/latest")
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/", timeout=5) as page:
+            assert b"/api/v1/latest" in page.read()
+        assert (tmp_path / ".pakhuis" / "pg").is_dir(), "the embedded database lives in the data dir"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        log.close()
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert f"http://127.0.0.1:{api_port}/" in output
+    assert "stopped:" in output and "readings stored" in output
+
+
+def test_run_reports_a_taken_port_with_a_remedy(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pakhuis", "run", "--api-port", str(port), "--mqtt-port", str(free_port())],
+            cwd=tmp_path, env=_embedded_env(), capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"Port 127.0.0.1:{port} is already in use" in result.stdout
+    assert f"--api-port {port + 1}" in result.stdout
