@@ -34,7 +34,7 @@ from pakhuis.errors import ServiceStartError
 log = logging.getLogger(__name__)
 
 
-class UsernameMarksSessionAuth(BaseAuthPlugin):
+class UsernameMarksSessionAuth(BaseAuthPlugin):  # type: ignore[misc]
     """Accept every client; only those without a username are anonymous (no offline queue)."""
 
     @dataclass
@@ -46,7 +46,7 @@ class UsernameMarksSessionAuth(BaseAuthPlugin):
         return True
 
 
-class _RedeliveringBrokerHandler(BrokerProtocolHandler):
+class _RedeliveringBrokerHandler(BrokerProtocolHandler):  # type: ignore[misc]
     async def _handle_qos1_message_flow(self, app_message: Any) -> None:
         if app_message.direction != OUTGOING or app_message.qos != QOS_1 or self.session is None:
             await super()._handle_qos1_message_flow(app_message)
@@ -94,7 +94,7 @@ class EmbeddedBroker:
                 f"--mqtt-port {self.port + 1}.",
             )
         # amqtt builds a handler per connection from this module-level name.
-        amqtt.broker.BrokerProtocolHandler = _RedeliveringBrokerHandler  # type: ignore[misc]
+        amqtt.broker.BrokerProtocolHandler = _RedeliveringBrokerHandler
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {f"{__name__}.UsernameMarksSessionAuth": {}},

@@ -25,30 +25,69 @@ def decode_message(
     try:
         info = parse_topic(topic)
     except TopicError as exc:
-        return Envelope([], topic=topic, payload=payload, dead_letter=_dead(topic, payload, "unknown", received, None, [Rejection("bad_topic", str(exc))]))
+        return Envelope(
+            [],
+            topic=topic,
+            payload=payload,
+            dead_letter=_dead(topic, payload, "unknown", received, None, [Rejection("bad_topic", str(exc))]),
+        )
     decoder = DECODERS.get(info.format)
     if decoder is None:
         known = ", ".join(sorted(DECODERS))
-        return Envelope([], topic=topic, payload=payload, dead_letter=_dead(topic, payload, info.format, received, info.tenant, [
-            Rejection("unknown_format", f"no decoder for format {info.format!r}; known: {known}")
-        ]))
+        return Envelope(
+            [],
+            topic=topic,
+            payload=payload,
+            dead_letter=_dead(
+                topic,
+                payload,
+                info.format,
+                received,
+                info.tenant,
+                [Rejection("unknown_format", f"no decoder for format {info.format!r}; known: {known}")],
+            ),
+        )
     if len(payload) > MAX_PAYLOAD_BYTES:
-        return Envelope([], topic=topic, payload=payload, dead_letter=_dead(topic, payload, info.format, received, info.tenant, [
-            Rejection("payload_too_large", f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
-        ]))
+        return Envelope(
+            [],
+            topic=topic,
+            payload=payload,
+            dead_letter=_dead(
+                topic,
+                payload,
+                info.format,
+                received,
+                info.tenant,
+                [
+                    Rejection(
+                        "payload_too_large",
+                        f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                    )
+                ],
+            ),
+        )
     decoded = decoder(payload, info, received, max_future_s)
     dead = (
         _dead(topic, payload, info.format, received, info.tenant, decoded.rejections)
-        if decoded.rejections else None
+        if decoded.rejections
+        else None
     )
     return Envelope(decoded.readings, dead, topic=topic, payload=bytes(payload))
 
 
 def _dead(
-    topic: str, payload: bytes, decoder: str, received: datetime, tenant: str | None,
+    topic: str,
+    payload: bytes,
+    decoder: str,
+    received: datetime,
+    tenant: str | None,
     rejections: list[Rejection],
 ) -> DeadLetter:
     return DeadLetter(
-        topic=topic, payload=bytes(payload), decoder=decoder, rejections=tuple(rejections),
-        received=received, tenant=tenant,
+        topic=topic,
+        payload=bytes(payload),
+        decoder=decoder,
+        rejections=tuple(rejections),
+        received=received,
+        tenant=tenant,
     )

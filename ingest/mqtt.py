@@ -77,14 +77,16 @@ class MqttIngest:
         o = self.options
         properties = None
         if o.protocol == "5":
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = o.session_expiry_s
             # Receive Maximum: the broker never has more unacknowledged messages in flight to
             # us than this, which is our backpressure while a batch is being written.
             properties.ReceiveMaximum = o.max_inflight
         try:
             self._client.connect(
-                o.host, o.port, keepalive=o.keepalive_s,
+                o.host,
+                o.port,
+                keepalive=o.keepalive_s,
                 clean_start=False if o.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                 properties=properties,
             )
@@ -115,8 +117,12 @@ class MqttIngest:
     # -- callbacks (paho's network thread) ----------------------------------------------------------
 
     def _on_connect(
-        self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode, properties: Properties | None,
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
             self._connect_error = str(reason_code)
@@ -124,15 +130,22 @@ class MqttIngest:
             return
         log.info(
             "connected to MQTT %s:%d as %s (session present: %s)",
-            self.options.host, self.options.port, self.options.client_id, flags.session_present,
+            self.options.host,
+            self.options.port,
+            self.options.client_id,
+            flags.session_present,
         )
         # Subscribing again on a resumed session is harmless and covers an expired one.
         client.subscribe([(topic, 1) for topic in self.options.topics])
         self._connected.set()
 
     def _on_disconnect(
-        self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode, properties: Properties | None,
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
     ) -> None:
         if reason_code.is_failure:
             log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
@@ -140,7 +153,9 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self.received += 1
         envelope = decode_message(
-            message.topic, message.payload, datetime.now(UTC),
+            message.topic,
+            bytes(message.payload),
+            datetime.now(UTC),
             max_future_s=self.options.max_future_s,
         )
         mid, qos = message.mid, message.qos

@@ -88,8 +88,14 @@ def _decode_item(
     if QUANTITIES[quantity].integral:
         value = float(round(value))
     return Reading(
-        tenant=topic.tenant, sensor=topic.sensor, quantity=quantity, value=value, time=time,
-        received=received, source_format=FORMAT, time_end=time_end,
+        tenant=topic.tenant,
+        sensor=topic.sensor,
+        quantity=quantity,
+        value=value,
+        time=time,
+        received=received,
+        source_format=FORMAT,
+        time_end=time_end,
     )
 
 
@@ -109,9 +115,15 @@ def decode(payload: bytes, topic: TopicInfo, received: datetime, max_future_s: f
         items = document
         indexed = True
     else:
-        return Decoded([], [Rejection(
-            "bad_shape", f"payload must be a JSON object or a list of objects, got {type(document).__name__}"
-        )])
+        return Decoded(
+            [],
+            [
+                Rejection(
+                    "bad_shape",
+                    f"payload must be a JSON object or a list of objects, got {type(document).__name__}",
+                )
+            ],
+        )
     readings: list[Reading] = []
     rejections: list[Rejection] = []
     for index, obj in enumerate(items):

@@ -24,9 +24,7 @@ class TopicError(ValueError):
 def parse_topic(topic: str) -> TopicInfo:
     parts = topic.split("/")
     if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != TOPIC_PREFIX:
-        raise TopicError(
-            f"topic {topic!r} does not match {TOPIC_PREFIX}/{{tenant}}/{{sensor}}/{{format}}"
-        )
+        raise TopicError(f"topic {topic!r} does not match {TOPIC_PREFIX}/{{tenant}}/{{sensor}}/{{format}}")
     tenant, sensor, fmt = parts[2], parts[3], parts[4]
     for label, value in (("tenant", tenant), ("sensor", sensor)):
         if not _IDENTIFIER.match(value):

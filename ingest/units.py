@@ -39,23 +39,29 @@ def normalise_unit(unit: str) -> str:
     return text
 
 
-_MASS_CONCENTRATION = {"ug/m3": _identity, "ugm-3": _identity, "ug.m-3": _identity,
-                       "mg/m3": _scale(1000.0)}
+_MASS_CONCENTRATION = {"ug/m3": _identity, "ugm-3": _identity, "ug.m-3": _identity, "mg/m3": _scale(1000.0)}
 _PERCENT = {"%": _identity, "percent": _identity, "pct": _identity}
 
 CONVERSIONS: dict[Quantity, dict[str, Converter]] = {
-    Quantity.NO2: {**_MASS_CONCENTRATION, "ppb": _scale(NO2_PPB_TO_UGM3),
-                   "ppm": _scale(NO2_PPB_TO_UGM3 * 1000.0)},
+    Quantity.NO2: {
+        **_MASS_CONCENTRATION,
+        "ppb": _scale(NO2_PPB_TO_UGM3),
+        "ppm": _scale(NO2_PPB_TO_UGM3 * 1000.0),
+    },
     Quantity.PM10: dict(_MASS_CONCENTRATION),
     Quantity.PM25: dict(_MASS_CONCENTRATION),
     Quantity.TEMPERATURE: {
-        "degc": _identity, "c": _identity, "cel": _identity, "celsius": _identity,
-        "degf": lambda f: (f - 32.0) * 5.0 / 9.0, "f": lambda f: (f - 32.0) * 5.0 / 9.0,
-        "k": lambda k: k - 273.15, "kelvin": lambda k: k - 273.15,
+        "degc": _identity,
+        "c": _identity,
+        "cel": _identity,
+        "celsius": _identity,
+        "degf": lambda f: (f - 32.0) * 5.0 / 9.0,
+        "f": lambda f: (f - 32.0) * 5.0 / 9.0,
+        "k": lambda k: k - 273.15,
+        "kelvin": lambda k: k - 273.15,
     },
     Quantity.HUMIDITY: {**_PERCENT, "%rh": _identity, "rh": _identity},
-    Quantity.FILL_LEVEL: {**_PERCENT, "/": _scale(100.0), "fraction": _scale(100.0),
-                          "ratio": _scale(100.0)},
+    Quantity.FILL_LEVEL: {**_PERCENT, "/": _scale(100.0), "fraction": _scale(100.0), "ratio": _scale(100.0)},
     Quantity.SLUDGE_DEPTH: {"mm": _identity, "cm": _scale(10.0), "m": _scale(1000.0)},
     Quantity.WATER_LEVEL: {"mm": _identity, "cm": _scale(10.0), "m": _scale(1000.0)},
     Quantity.BRIDGE_STATE: {"state": _identity, "": _identity, "1": _identity},

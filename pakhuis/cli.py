@@ -45,7 +45,8 @@ log = logging.getLogger("pakhuis")
 
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr,
+        level=settings.log_level,
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # amqtt logs every connection and packet at INFO.
@@ -91,10 +92,16 @@ def _mqtt_options(settings: Settings, *, protocol: str | None = None) -> Any:
 
     host, port, username, password = settings.mqtt_endpoint()
     return MqttOptions(
-        host=host, port=port, client_id=settings.mqtt_client_id,
-        topics=tuple(settings.mqtt_topics), protocol=protocol or settings.mqtt_protocol,
-        username=username, password=password, session_expiry_s=settings.mqtt_session_expiry_s,
-        max_inflight=settings.mqtt_max_inflight, max_future_s=settings.max_future_s,
+        host=host,
+        port=port,
+        client_id=settings.mqtt_client_id,
+        topics=tuple(settings.mqtt_topics),
+        protocol=protocol or settings.mqtt_protocol,
+        username=username,
+        password=password,
+        session_expiry_s=settings.mqtt_session_expiry_s,
+        max_inflight=settings.mqtt_max_inflight,
+        max_future_s=settings.max_future_s,
     )
 
 
@@ -122,7 +129,11 @@ def _api_server(store: Store, host: str, port: int) -> _QuietServer:
     from api import create_app
 
     config = uvicorn.Config(
-        create_app(store), host=host, port=port, log_level="warning", access_log=False,
+        create_app(store),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
         lifespan="off",
     )
     return _QuietServer(config)
@@ -151,7 +162,9 @@ def run(
     simulate: Annotated[bool, typer.Option(help="Also run simulated air, drain and bridge sensors.")] = False,
     api_port: Annotated[int, typer.Option(help="Port of the API and page.")] = 8000,
     mqtt_port: Annotated[int, typer.Option(help="Port of the embedded MQTT broker.")] = 1883,
-    data_dir: Annotated[Path, typer.Option(help="Where the embedded database lives (kept between runs).")] = Path(".pakhuis"),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the embedded database lives (kept between runs).")
+    ] = Path(".pakhuis"),
     host: Annotated[str, typer.Option(help="Interface the broker and API listen on.")] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the simulated sensors.")] = 1,
     sim_interval: Annotated[float, typer.Option(help="Seconds between simulated readings.")] = 5.0,
@@ -159,10 +172,16 @@ def run(
     """Run everything embedded: MQTT broker, stream runner, PostgreSQL and the API."""
     try:
         settings = load_settings(
-            api_port=api_port, mqtt_port=mqtt_port, data_dir=data_dir, api_host=host,
-            mqtt_bind_host=host, database_url="", mqtt_url="",
+            api_port=api_port,
+            mqtt_port=mqtt_port,
+            data_dir=data_dir,
+            api_host=host,
+            mqtt_bind_host=host,
+            database_url="",
+            mqtt_url="",
             # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
-            mqtt_protocol="3.1.1", mqtt_client_id="pakhuis-ingest-embedded",
+            mqtt_protocol="3.1.1",
+            mqtt_client_id="pakhuis-ingest-embedded",
         )
         _configure_logging(settings)
         _check_port_free(settings.api_host, settings.api_port, "--api-port")
@@ -196,7 +215,9 @@ async def _run_embedded(
     console.print(f"  API and page   http://{settings.api_host}:{settings.api_port}/  (docs: /docs)")
     console.print(f"  MQTT broker    mqtt://{host}:{port}  topics pakhuis/v1/{{tenant}}/{{sensor}}/native")
     if simulate:
-        console.print(f"  simulators     air, drain and bridge sensors every {sim_interval:g} s (seed {seed})")
+        console.print(
+            f"  simulators     air, drain and bridge sensors every {sim_interval:g} s (seed {seed})"
+        )
     console.print("  stop with Ctrl-C")
     await _report_until(stop, runner, server_task)
 
@@ -210,8 +231,10 @@ async def _run_embedded(
     await runner_task
     await broker.stop()
     s = runner.stats
-    console.print(f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
-                  f"{s.dead_letters} dead letters, {s.messages} messages")
+    console.print(
+        f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
+        f"{s.dead_letters} dead letters, {s.messages} messages"
+    )
 
 
 async def _report_until(stop: asyncio.Event, runner: Any, server_task: asyncio.Task[None]) -> None:
@@ -222,9 +245,11 @@ async def _report_until(stop: asyncio.Event, runner: Any, server_task: asyncio.T
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
         s = runner.stats
-        line = (f"readings stored {s.stored:,} · duplicates {s.duplicates:,} · "
-                f"dead letters {s.dead_letters:,} · messages {s.messages:,}"
-                + (f" · retrying: {s.last_error}" if s.last_error else ""))
+        line = (
+            f"readings stored {s.stored:,} · duplicates {s.duplicates:,} · "
+            f"dead letters {s.dead_letters:,} · messages {s.messages:,}"
+            + (f" · retrying: {s.last_error}" if s.last_error else "")
+        )
         if tty:
             console.file.write("\r" + line.ljust(100))
             console.file.flush()
@@ -233,7 +258,9 @@ async def _report_until(stop: asyncio.Event, runner: Any, server_task: asyncio.T
             last_print = time.monotonic()
 
 
-def _start_simulation(settings: Settings, seed: int, interval: float, stop: threading.Event) -> threading.Thread:
+def _start_simulation(
+    settings: Settings, seed: int, interval: float, stop: threading.Event
+) -> threading.Thread:
     from sensors_sim import build_fleet, run_simulation
 
     host, port = settings.mqtt_endpoint()[:2]
@@ -242,7 +269,7 @@ def _start_simulation(settings: Settings, seed: int, interval: float, stop: thre
     def target() -> None:
         try:
             run_simulation(host, port, fleet, interval_s=interval, duration_s=None, stop_event=stop)
-        except Exception:  # noqa: BLE001 - a simulator crash must not take the warehouse down
+        except Exception:  # a simulator crash is logged and must not take the warehouse down
             log.exception("simulator stopped")
 
     thread = threading.Thread(target=target, name="simulators", daemon=True)
@@ -272,13 +299,20 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
     client = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
     await asyncio.to_thread(client.start)
     described = settings.describe()
-    console.print(f"ingest {settings.mqtt_client_id}: {described['mqtt']} → {described['database']}", soft_wrap=True)
+    console.print(
+        f"ingest {settings.mqtt_client_id}: {described['mqtt']} → {described['database']}", soft_wrap=True
+    )
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 10.0)
         s = runner.stats
-        log.info("stored %d readings (%d duplicates, %d dead letters) from %d messages",
-                 s.stored, s.duplicates, s.dead_letters, s.messages)
+        log.info(
+            "stored %d readings (%d duplicates, %d dead letters) from %d messages",
+            s.stored,
+            s.duplicates,
+            s.dead_letters,
+            s.messages,
+        )
     await asyncio.to_thread(client.stop)
     runner.stop()
     await runner_task
@@ -287,7 +321,9 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
 @app.command()
 def api(
     port: Annotated[int | None, typer.Option(help="Port (default PAKHUIS_API_PORT or 8000).")] = None,
-    host: Annotated[str | None, typer.Option(help="Interface (default PAKHUIS_API_HOST or 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default PAKHUIS_API_HOST or 127.0.0.1).")
+    ] = None,
 ) -> None:
     """Serve the HTTP API against the database given by settings."""
     try:
@@ -295,12 +331,17 @@ def api(
         _configure_logging(settings)
         _check_port_free(settings.api_host, settings.api_port, "--port")
         with _open_store(settings) as store:
-            console.print(f"API on http://{settings.api_host}:{settings.api_port}/ "
-                          f"({settings.describe()['database']})")
-            uvicorn.Server(uvicorn.Config(
-                _api_app(store), host=settings.api_host, port=settings.api_port,
-                log_level="warning",
-            )).run()
+            console.print(
+                f"API on http://{settings.api_host}:{settings.api_port}/ ({settings.describe()['database']})"
+            )
+            uvicorn.Server(
+                uvicorn.Config(
+                    _api_app(store),
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="warning",
+                )
+            ).run()
     except PakhuisError as exc:
         _fail(exc)
 

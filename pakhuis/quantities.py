@@ -60,16 +60,32 @@ QUANTITIES: dict[Quantity, QuantitySpec] = {
         QuantitySpec(Quantity.TEMPERATURE, 4, "°C", "air temperature", -50.0, 60.0, SensorKind.AIR),
         QuantitySpec(Quantity.HUMIDITY, 5, "%", "relative humidity", 0.0, 100.0, SensorKind.AIR),
         QuantitySpec(Quantity.FILL_LEVEL, 6, "%", "drain sump fill level", 0.0, 100.0, SensorKind.DRAIN),
-        QuantitySpec(Quantity.SLUDGE_DEPTH, 7, "mm", "sludge depth in the sump", 0.0, 2000.0, SensorKind.DRAIN),
-        QuantitySpec(Quantity.WATER_LEVEL, 8, "mm", "water level in the drain", 0.0, 5000.0, SensorKind.DRAIN),
         QuantitySpec(
-            Quantity.BRIDGE_STATE, 9, "state", "0 closed, 1 opening, 2 open, 3 closing",
-            0.0, 3.0, SensorKind.BRIDGE, integral=True,
+            Quantity.SLUDGE_DEPTH, 7, "mm", "sludge depth in the sump", 0.0, 2000.0, SensorKind.DRAIN
+        ),
+        QuantitySpec(
+            Quantity.WATER_LEVEL, 8, "mm", "water level in the drain", 0.0, 5000.0, SensorKind.DRAIN
+        ),
+        QuantitySpec(
+            Quantity.BRIDGE_STATE,
+            9,
+            "state",
+            "0 closed, 1 opening, 2 open, 3 closing",
+            0.0,
+            3.0,
+            SensorKind.BRIDGE,
+            integral=True,
         ),
         QuantitySpec(Quantity.DECK_ANGLE, 10, "°", "bridge deck angle", -5.0, 90.0, SensorKind.BRIDGE),
         QuantitySpec(
-            Quantity.VESSEL_PASSAGE, 11, "count", "vessels passed", 0.0, 1000.0,
-            SensorKind.BRIDGE, integral=True,
+            Quantity.VESSEL_PASSAGE,
+            11,
+            "count",
+            "vessels passed",
+            0.0,
+            1000.0,
+            SensorKind.BRIDGE,
+            integral=True,
         ),
         QuantitySpec(Quantity.BATTERY, 12, "V", "battery voltage", 0.0, 60.0, SensorKind.OTHER),
     )

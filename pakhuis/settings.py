@@ -106,7 +106,9 @@ class Settings(BaseSettings):
         mqtt = self.mqtt_url
         return {
             "database": redact_url(db.get_secret_value()) if db else f"embedded ({self.data_dir / 'pg'})",
-            "mqtt": redact_url(mqtt.get_secret_value()) if mqtt else f"embedded ({self.mqtt_bind_host}:{self.mqtt_port})",
+            "mqtt": redact_url(mqtt.get_secret_value())
+            if mqtt
+            else f"embedded ({self.mqtt_bind_host}:{self.mqtt_port})",
             "kafka": self.kafka_url or "not used (in-process hand-off)",
             "api": f"http://{self.api_host}:{self.api_port}",
         }

@@ -41,10 +41,13 @@ class PersistHandler:
         try:
             return self._write(batch)
         except psycopg.DatabaseError as exc:
-            if isinstance(exc, psycopg.OperationalError) or len(batch) == 1 and not batch[0].readings:
+            if isinstance(exc, psycopg.OperationalError) or (len(batch) == 1 and not batch[0].readings):
                 raise
-            log.warning("store refused a batch of %d messages (%s); writing them one by one",
-                        len(batch), exc.__class__.__name__)
+            log.warning(
+                "store refused a batch of %d messages (%s); writing them one by one",
+                len(batch),
+                exc.__class__.__name__,
+            )
         totals = PersistOutcome(0, 0, 0)
         for envelope in batch:
             try:
@@ -76,8 +79,11 @@ def _refused_by_store(envelope: Envelope, exc: psycopg.DatabaseError) -> Envelop
     )
     previous = envelope.dead_letter.rejections if envelope.dead_letter else ()
     letter = DeadLetter(
-        topic=envelope.topic, payload=envelope.payload,
+        topic=envelope.topic,
+        payload=envelope.payload,
         decoder=envelope.readings[0].source_format if envelope.readings else "unknown",
-        rejections=(*previous, rejection), received=datetime.now(UTC), tenant=tenant,
+        rejections=(*previous, rejection),
+        received=datetime.now(UTC),
+        tenant=tenant,
     )
     return Envelope([], letter, topic=envelope.topic, payload=envelope.payload, ack=envelope.ack)

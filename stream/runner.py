@@ -140,8 +140,12 @@ class LocalRunner:
             except StoreUnavailable as exc:
                 self.stats.retries += 1
                 self.stats.last_error = exc.message
-                log.warning("%s; retrying in %.1f s (%d messages held, unacknowledged)",
-                            exc.message, backoff, len(batch))
+                log.warning(
+                    "%s; retrying in %.1f s (%d messages held, unacknowledged)",
+                    exc.message,
+                    backoff,
+                    len(batch),
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
         for envelope in batch:

@@ -193,3 +193,75 @@ def publish_one(broker: Broker, topic: str, payload: bytes) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+class PluggableProxy:
+    """A TCP proxy to a database whose plug the test can pull: a real network outage.
+
+    `unplug()` drops every open connection and refuses new ones; `replug()` accepts again on the
+    same port. The target is a Unix socket (embedded PostgreSQL) or host:port (external).
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.port = free_port()
+        self._target_host = target_host
+        self._target_port = target_port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def _open_target(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._target_host.startswith("/"):
+            return await asyncio.open_unix_connection(f"{self._target_host}/.s.PGSQL.{self._target_port}")
+        return await asyncio.open_connection(self._target_host, self._target_port)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        target_reader, target_writer = await self._open_target()
+        self._writers.update((writer, target_writer))
+        await asyncio.gather(self._pipe(reader, target_writer), self._pipe(target_reader, writer))
+        self._writers.difference_update((writer, target_writer))
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def start(self) -> PluggableProxy:
+        self._thread.start()
+        self.replug()
+        return self
+
+    def replug(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+
+    def unplug(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+
+    def close(self) -> None:
+        self.unplug()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def url_for(self, database_url: str) -> str:
+        """The same database, reached through this proxy."""
+        parts = urlsplit(database_url)
+        user = parts.username or "postgres"
+        auth = f"{user}:{parts.password}" if parts.password else user
+        return urlunsplit(("postgresql", f"{auth}@127.0.0.1:{self.port}", parts.path, "", ""))

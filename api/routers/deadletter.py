@@ -37,7 +37,9 @@ class DeadLetterOut(BaseModel):
 def dead_letters(
     store: Annotated[Store, Depends(get_store)],
     tenant: Annotated[str | None, Query(max_length=64)] = None,
-    reason: Annotated[str | None, Query(max_length=64, description="a reason code, e.g. out_of_range")] = None,
+    reason: Annotated[
+        str | None, Query(max_length=64, description="a reason code, e.g. out_of_range")
+    ] = None,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,

@@ -35,7 +35,7 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         try:
-            server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            server = pgserver.get_server(self.pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         except (OSError, RuntimeError, AssertionError) as exc:
             log_file = self.pgdata / "log"
             raise ServiceStartError(
@@ -46,9 +46,7 @@ class EmbeddedPostgres:
         self._server = server
         admin_uri = server.get_uri("postgres")
         with psycopg.connect(admin_uri, autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
-            ).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
         self._uri = server.get_uri(DATABASE_NAME)

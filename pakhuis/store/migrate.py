@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -53,7 +54,7 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(conn: psycopg.Connection[object]) -> MigrationReport:
+def migrate(conn: psycopg.Connection[Any]) -> MigrationReport:
     """Bring the schema up to date and sync the quantity vocabulary into `quantities`."""
     applied: list[str] = []
     with conn.transaction():
@@ -95,7 +96,7 @@ def migrate(conn: psycopg.Connection[object]) -> MigrationReport:
     )
 
 
-def _sync_quantities(conn: psycopg.Connection[object]) -> None:
+def _sync_quantities(conn: psycopg.Connection[Any]) -> None:
     # The Python vocabulary is the source of truth; ids are stable, so this is an upsert.
     with conn.cursor() as cur:
         cur.executemany(

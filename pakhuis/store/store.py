@@ -41,8 +41,16 @@ CREATE TEMP TABLE IF NOT EXISTS staging_readings (
 ) ON COMMIT DELETE ROWS
 """
 _STAGING_TYPES = [
-    "text", "text", "text", "int2", "timestamptz", "timestamptz", "float8", "timestamptz",
-    "text", "text",
+    "text",
+    "text",
+    "text",
+    "int2",
+    "timestamptz",
+    "timestamptz",
+    "float8",
+    "timestamptz",
+    "text",
+    "text",
 ]
 
 _REGISTER_SENSORS = """
@@ -100,8 +108,13 @@ class WriteResult:
 class Store:
     """PostgreSQL (+ TimescaleDB when present) behind typed methods; thread-safe via a pool."""
 
-    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 8) -> None:
+    def __init__(
+        self, conninfo: str, *, min_size: int = 1, max_size: int = 8, acquire_timeout_s: float = 5.0
+    ) -> None:
         self._conninfo = conninfo
+        # How long a caller waits for a connection before the store reports itself unavailable
+        # (writers then back off and retry; the API answers 503 instead of hanging).
+        self._acquire_timeout_s = acquire_timeout_s
         self._pool = ConnectionPool(
             conninfo,
             min_size=min_size,
@@ -139,12 +152,11 @@ class Store:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=self._acquire_timeout_s) as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(
-                f"The database at {redact_url(self._conninfo)} is unreachable: "
-                f"{type(exc).__name__}",
+                f"The database at {redact_url(self._conninfo)} is unreachable: {type(exc).__name__}",
                 hint="pakhuis retries writes with backoff; check the database server.",
             ) from exc
 
@@ -178,16 +190,23 @@ class Store:
             if readings:
                 conn.execute(_STAGING_DDL)
                 with conn.cursor() as cur:
-                    with cur.copy(
-                        "COPY staging_readings FROM STDIN (FORMAT BINARY)"
-                    ) as copy:
+                    with cur.copy("COPY staging_readings FROM STDIN (FORMAT BINARY)") as copy:
                         copy.set_types(_STAGING_TYPES)
                         for r in readings:
-                            copy.write_row((
-                                r.tenant, r.sensor, r.kind.value, QUANTITIES[r.quantity].id,
-                                r.time, r.time_end, r.value, r.received, r.quality.value,
-                                r.source_format,
-                            ))
+                            copy.write_row(
+                                (
+                                    r.tenant,
+                                    r.sensor,
+                                    r.kind.value,
+                                    QUANTITIES[r.quantity].id,
+                                    r.time,
+                                    r.time_end,
+                                    r.value,
+                                    r.received,
+                                    r.quality.value,
+                                    r.source_format,
+                                )
+                            )
                     cur.execute(_REGISTER_SENSORS)
                     cur.execute(_INSERT_OBSERVATIONS)
                     inserted = cur.rowcount
@@ -201,12 +220,19 @@ class Store:
                         _INSERT_DEADLETTER,
                         [
                             (
-                                d.received, d.topic, d.tenant, d.decoder, d.payload,
-                                d.reason_code, d.reason,
-                                json.dumps([
-                                    {"item": r.item, "code": r.code, "reason": r.reason}
-                                    for r in d.rejections
-                                ]),
+                                d.received,
+                                d.topic,
+                                d.tenant,
+                                d.decoder,
+                                d.payload,
+                                d.reason_code,
+                                d.reason,
+                                json.dumps(
+                                    [
+                                        {"item": r.item, "code": r.code, "reason": r.reason}
+                                        for r in d.rejections
+                                    ]
+                                ),
                             )
                             for d in dead_letters
                         ],
@@ -232,9 +258,7 @@ class Store:
             )
             return cur.fetchall()
 
-    def latest(
-        self, tenant: str | None = None, quantity: Quantity | None = None
-    ) -> list[dict[str, Any]]:
+    def latest(self, tenant: str | None = None, quantity: Quantity | None = None) -> list[dict[str, Any]]:
         with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 """SELECT s.tenant, s.name AS sensor, s.kind, q.name AS quantity, q.unit,
@@ -276,9 +300,12 @@ class Store:
                    ORDER BY o.time, s.tenant, s.name, q.id
                    LIMIT %(limit)s""",
                 {
-                    "tenant": tenant, "sensor": sensor,
+                    "tenant": tenant,
+                    "sensor": sensor,
                     "quantity": quantity.value if quantity else None,
-                    "start": start, "end": end, "limit": limit,
+                    "start": start,
+                    "end": end,
+                    "limit": limit,
                 },
             )
             return cur.fetchall()
