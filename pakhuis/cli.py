@@ -23,7 +23,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from pakhuis.errors import PakhuisError, ServiceStartError
+from pakhuis.errors import PakhuisError, ServiceStartError, StoreUnavailable, StreamFailed
 from pakhuis.settings import Settings, load_settings
 from pakhuis.store import EmbeddedPostgres, Store
 
@@ -219,7 +219,7 @@ async def _run_embedded(
             f"  simulators     air, drain and bridge sensors every {sim_interval:g} s (seed {seed})"
         )
     console.print("  stop with Ctrl-C")
-    await _report_until(stop, runner, server_task)
+    await _report_until(stop, runner, server_task, runner_task)
 
     sim_stop.set()
     if sim_thread is not None:
@@ -228,8 +228,10 @@ async def _run_embedded(
     await server_task
     await asyncio.to_thread(ingest.stop)
     runner.stop()
-    await runner_task
-    await broker.stop()
+    try:
+        await _finish_runner(runner_task)
+    finally:
+        await broker.stop()
     s = runner.stats
     console.print(
         f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
@@ -237,11 +239,13 @@ async def _run_embedded(
     )
 
 
-async def _report_until(stop: asyncio.Event, runner: Any, server_task: asyncio.Task[None]) -> None:
-    """A one-line live count of what was stored, until a signal (or the API dies)."""
+async def _report_until(
+    stop: asyncio.Event, runner: Any, server_task: asyncio.Task[None], runner_task: asyncio.Task[None]
+) -> None:
+    """A one-line live count of what was stored, until a signal (or the API or runner dies)."""
     tty = sys.stdout.isatty()
     last_print = 0.0
-    while not stop.is_set() and not server_task.done():
+    while not stop.is_set() and not server_task.done() and not runner_task.done():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
         s = runner.stats
@@ -302,7 +306,7 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
     console.print(
         f"ingest {settings.mqtt_client_id}: {described['mqtt']} → {described['database']}", soft_wrap=True
     )
-    while not stop.is_set():
+    while not stop.is_set() and not runner_task.done():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 10.0)
         s = runner.stats
@@ -315,7 +319,22 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
         )
     await asyncio.to_thread(client.stop)
     runner.stop()
-    await runner_task
+    await _finish_runner(runner_task)
+
+
+async def _finish_runner(runner_task: asyncio.Task[None]) -> None:
+    try:
+        await runner_task
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        # A bug, not an outage: the failed batch was not acknowledged, so the broker keeps it.
+        log.exception("the stream runner failed")
+        raise StreamFailed(
+            f"The stream runner stopped on an unexpected error: {exc.__class__.__name__}: {exc}",
+            hint="Unacknowledged messages stay with the broker and are redelivered on restart; "
+            "see the log above and report it.",
+        ) from exc
 
 
 @app.command()

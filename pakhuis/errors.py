@@ -57,3 +57,10 @@ class ServiceStartError(PakhuisError):
 
     status = 500
     code = "service_start_failed"
+
+
+class StreamFailed(PakhuisError):
+    """The stream runner stopped on an error that retrying cannot fix (a bug, not an outage)."""
+
+    status = 500
+    code = "stream_failed"

@@ -8,12 +8,13 @@ printed redacted.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pakhuis.errors import ConfigurationError
 
@@ -23,11 +24,9 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
 
 
 class Settings(BaseSettings):
@@ -36,7 +35,7 @@ class Settings(BaseSettings):
     # External services. Unset means embedded: pakhuis starts its own broker / database.
     database_url: SecretStr | None = None
     mqtt_url: SecretStr | None = None
-    kafka_url: str | None = None
+    kafka_url: SecretStr | None = None
 
     data_dir: Path = Path(".pakhuis")
 
@@ -61,7 +60,7 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("database_url", "mqtt_url", mode="before")
+    @field_validator("database_url", "mqtt_url", "kafka_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -109,7 +108,9 @@ class Settings(BaseSettings):
             "mqtt": redact_url(mqtt.get_secret_value())
             if mqtt
             else f"embedded ({self.mqtt_bind_host}:{self.mqtt_port})",
-            "kafka": self.kafka_url or "not used (in-process hand-off)",
+            "kafka": redact_url(self.kafka_url.get_secret_value())
+            if self.kafka_url
+            else "not used (in-process hand-off)",
             "api": f"http://{self.api_host}:{self.api_port}",
         }
 
@@ -119,6 +120,14 @@ def load_settings(**overrides: Any) -> Settings:
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**clean)
+    except SettingsError as exc:
+        # Raised for a variable that is not even parseable, e.g. a list that is not JSON.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PAKHUIS_{field[1].upper()}" if field else "a PAKHUIS_ variable"
+        raise ConfigurationError(
+            f"Invalid settings: {name} cannot be parsed ({exc})",
+            hint='List settings such as PAKHUIS_MQTT_TOPICS are JSON, e.g. ["pakhuis/v1/+/+/+"].',
+        ) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

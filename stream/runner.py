@@ -84,26 +84,16 @@ class LocalRunner:
     async def run(self) -> None:
         """Batch and persist until `stop()`; then flush what is queued and return.
 
-        Collecting the next batch overlaps with writing the previous one; batches are still
-        written, and their messages acknowledged, strictly in arrival order.
+        An error other than `StoreUnavailable` (a bug, not an outage) ends the run with that
+        error and without acknowledging the batch, so the broker redelivers it after a restart.
         """
         queue = self._ensure_queue()
-        batches: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=1)
-        writer = asyncio.create_task(self._write_batches(batches))
-        try:
-            while True:
-                batch = await self._collect(queue)
-                if batch:
-                    await batches.put(batch)
-                elif self._stopping.is_set() and queue.empty():
-                    break
-        finally:
-            await batches.put(None)
-            await writer
-
-    async def _write_batches(self, batches: asyncio.Queue[list[Envelope] | None]) -> None:
-        while (batch := await batches.get()) is not None:
-            await self._persist(batch)
+        while True:
+            batch = await self._collect(queue)
+            if batch:
+                await self._persist(batch)
+            elif self._stopping.is_set() and queue.empty():
+                return
 
     def stop(self) -> None:
         self._stopping.set()
@@ -113,17 +103,23 @@ class LocalRunner:
         readings = 0
         deadline: float | None = None
         while readings < self.max_readings and len(batch) < self.max_messages:
-            timeout = 0.2 if deadline is None else deadline - time.monotonic()
-            if timeout <= 0:
+            if deadline is not None and time.monotonic() >= deadline:
                 break
-            try:
-                envelope = await asyncio.wait_for(queue.get(), timeout)
-            except TimeoutError:
-                if deadline is None:
-                    if self._stopping.is_set():
-                        break
-                    continue
-                break
+            if not queue.empty():
+                # Take what is already there without the cost of a timed wait per message.
+                envelope = queue.get_nowait()
+            else:
+                timeout = 0.2 if deadline is None else deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                try:
+                    envelope = await asyncio.wait_for(queue.get(), timeout)
+                except TimeoutError:
+                    if deadline is None:
+                        if self._stopping.is_set():
+                            break
+                        continue
+                    break
             self._room.release()
             if deadline is None:
                 deadline = time.monotonic() + self.max_seconds

@@ -97,12 +97,14 @@ class EmbeddedBrokerThread:
 
 def service_env(broker: Broker, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_")}
-    env.update({
-        "PAKHUIS_MQTT_URL": broker.url,
-        "PAKHUIS_MQTT_PROTOCOL": broker.protocol,
-        "PAKHUIS_DATABASE_URL": database_url,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "PAKHUIS_MQTT_URL": broker.url,
+            "PAKHUIS_MQTT_PROTOCOL": broker.protocol,
+            "PAKHUIS_DATABASE_URL": database_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -137,7 +139,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def wait_for_subscriber(broker: Broker, topic: str, is_stored: Callable[[], bool], timeout: float = 30) -> None:
+def wait_for_subscriber(
+    broker: Broker, topic: str, is_stored: Callable[[], bool], timeout: float = 30
+) -> None:
     """Publish a probe until the ingest under test stores it: proves it is subscribed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -158,7 +162,9 @@ def mosquitto_pub_available() -> bool:
     return shutil.which("mosquitto_pub") is not None
 
 
-def publish_lines(broker: Broker, topic: str, lines: list[str], *, background: bool = False) -> subprocess.Popen[bytes] | None:
+def publish_lines(
+    broker: Broker, topic: str, lines: list[str], *, background: bool = False
+) -> subprocess.Popen[bytes] | None:
     """Publish each line as one QoS 1 message with the real `mosquitto_pub` client.
 
     Where mosquitto-clients is not installed (a fresh laptop), a paho client does the same so
@@ -167,8 +173,20 @@ def publish_lines(broker: Broker, topic: str, lines: list[str], *, background: b
     data = ("\n".join(lines) + "\n").encode()
     if mosquitto_pub_available():
         version = "mqttv5" if broker.protocol == "5" else "mqttv311"
-        cmd = ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-q", "1",
-               "-V", version, "-t", topic, "-l"]
+        cmd = [
+            "mosquitto_pub",
+            "-h",
+            broker.host,
+            "-p",
+            str(broker.port),
+            "-q",
+            "1",
+            "-V",
+            version,
+            "-t",
+            topic,
+            "-l",
+        ]
     else:
         cmd = [sys.executable, "-m", "tests.paho_pub", broker.host, str(broker.port), topic]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, cwd=REPO)

@@ -33,8 +33,19 @@ def _embedded_env() -> dict[str, str]:
 
 def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None:
     api_port, mqtt_port = free_port(), free_port()
-    cmd = [sys.executable, "-m", "pakhuis", "run", "--simulate", "--api-port", str(api_port),
-           "--mqtt-port", str(mqtt_port), "--sim-interval", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pakhuis",
+        "run",
+        "--simulate",
+        "--api-port",
+        str(api_port),
+        "--mqtt-port",
+        str(mqtt_port),
+        "--sim-interval",
+        "2",
+    ]
     log = (tmp_path / "run.log").open("wb")
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_embedded_env(), stdout=log, stderr=subprocess.STDOUT)
@@ -55,8 +66,11 @@ def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None
 
         # A real client against the running system, as the README shows.
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        publish_lines(Broker("embedded", "127.0.0.1", mqtt_port, "3.1.1"), "pakhuis/v1/demo/no2-1/native",
-                      [json.dumps({"time": now, "quantity": "no2", "value": 21.5})])
+        publish_lines(
+            Broker("embedded", "127.0.0.1", mqtt_port, "3.1.1"),
+            "pakhuis/v1/demo/no2-1/native",
+            [json.dumps({"time": now, "quantity": "no2", "value": 21.5})],
+        )
 
         def reading_visible() -> bool:
             rows = _get(f"http://127.0.0.1:{api_port}/api/v1/latest?tenant=demo&quantity=no2")
@@ -89,8 +103,21 @@ def test_run_reports_a_taken_port_with_a_remedy(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "pakhuis", "run", "--api-port", str(port), "--mqtt-port", str(free_port())],
-            cwd=tmp_path, env=_embedded_env(), capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "pakhuis",
+                "run",
+                "--api-port",
+                str(port),
+                "--mqtt-port",
+                str(free_port()),
+            ],
+            cwd=tmp_path,
+            env=_embedded_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 1
     assert f"Port 127.0.0.1:{port} is already in use" in result.stdout

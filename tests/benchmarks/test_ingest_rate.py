@@ -45,8 +45,11 @@ def _workload() -> list[str]:
     lines = []
     for m in range(MESSAGES):
         items = [
-            {"time": (BASE + timedelta(seconds=m * READINGS_PER_MESSAGE + k)).isoformat(),
-             "quantity": "no2", "value": 20.0 + (k % 7)}
+            {
+                "time": (BASE + timedelta(seconds=m * READINGS_PER_MESSAGE + k)).isoformat(),
+                "quantity": "no2",
+                "value": 20.0 + (k % 7),
+            }
             for k in range(READINGS_PER_MESSAGE)
         ]
         lines.append(json.dumps(items))
@@ -65,7 +68,8 @@ def _raw_paho_receive_seconds(broker: Broker, topic: str, lines: list[str]) -> f
             done.set()
 
     client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
         protocol=MQTTProtocolVersion.MQTTv5 if broker.protocol == "5" else MQTTProtocolVersion.MQTTv311,
     )
     client.on_message = on_message
@@ -93,16 +97,23 @@ def test_ingest_rate_against_raw_paho(
     raw_s = _raw_paho_receive_seconds(backend.broker, f"bench/{tenant}/raw", lines)
 
     env = service_env(
-        backend.broker, database_url, PAKHUIS_MQTT_CLIENT_ID=f"bench-{tenant}",
+        backend.broker,
+        database_url,
+        PAKHUIS_MQTT_CLIENT_ID=f"bench-{tenant}",
         PAKHUIS_MQTT_TOPICS=json.dumps([f"pakhuis/v1/{tenant}/+/+"]),
     )
     with running(pakhuis_command("ingest"), env, REPO, tmp_path / "ingest.log"):
-        wait_for_subscriber(backend.broker, f"pakhuis/v1/{tenant}/probe/native",
-                            lambda: len(store.latest(tenant=tenant)) > 0)
+        wait_for_subscriber(
+            backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: len(store.latest(tenant=tenant)) > 0
+        )
         started = time.perf_counter()
         publish_lines(backend.broker, f"pakhuis/v1/{tenant}/bench-1/native", lines)
-        wait_for(lambda: store.count_observations(tenant) >= readings + 1, 300,
-                 f"{readings} readings stored", interval=0.05)
+        wait_for(
+            lambda: store.count_observations(tenant) >= readings + 1,
+            300,
+            f"{readings} readings stored",
+            interval=0.05,
+        )
         pakhuis_s = time.perf_counter() - started
 
     assert store.count_observations(tenant) == readings + 1  # + the probe
@@ -111,7 +122,8 @@ def test_ingest_rate_against_raw_paho(
     with capsys.disabled():
         print(
             f"\n[benchmark] ingest via {backend.broker.kind} broker → PostgreSQL ({backend.database.kind}): "
-            f"{rate:,.0f} readings/s ({MESSAGES / pakhuis_s:,.0f} msg/s, {READINGS_PER_MESSAGE} readings each); "
+            f"{rate:,.0f} readings/s ({MESSAGES / pakhuis_s:,.0f} msg/s, "
+            f"{READINGS_PER_MESSAGE} readings each); "
             f"baseline raw paho receive {raw_rate:,.0f} readings/s ({MESSAGES / raw_s:,.0f} msg/s); "
             f"ratio {rate / raw_rate:.2f}"
         )

@@ -34,17 +34,22 @@ BASE = datetime(2026, 11, 1, tzinfo=UTC)
 
 def _lines(count: int, quantity: str = "no2") -> list[str]:
     return [
-        json.dumps({
-            "time": (BASE + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-            "quantity": quantity, "value": round(10 + (i % 500) * 0.1, 3), "unit": "ug/m3",
-        })
+        json.dumps(
+            {
+                "time": (BASE + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+                "quantity": quantity,
+                "value": round(10 + (i % 500) * 0.1, 3),
+                "unit": "ug/m3",
+            }
+        )
         for i in range(count)
     ]
 
 
 def _ingest_env(backend: Backend, database_url: str, tenant: str) -> dict[str, str]:
     return service_env(
-        backend.broker, database_url,
+        backend.broker,
+        database_url,
         PAKHUIS_MQTT_CLIENT_ID=f"test-ingest-{tenant}",
         PAKHUIS_MQTT_TOPICS=json.dumps([f"pakhuis/v1/{tenant}/+/+"]),
         PAKHUIS_MQTT_SESSION_EXPIRY_S="600",
@@ -63,9 +68,12 @@ def test_mosquitto_pub_1000_readings_stored_once(
     tenant = f"t{uuid.uuid4().hex[:8]}"
     topic = f"pakhuis/v1/{tenant}/no2-1/native"
     lines = _lines(1000)
-    with running(pakhuis_command("ingest"), _ingest_env(backend, database_url, tenant), REPO, tmp_path / "ingest.log"):
-        wait_for_subscriber(backend.broker, f"pakhuis/v1/{tenant}/probe/native",
-                            lambda: len(store.latest(tenant=tenant)) > 0)
+    with running(
+        pakhuis_command("ingest"), _ingest_env(backend, database_url, tenant), REPO, tmp_path / "ingest.log"
+    ):
+        wait_for_subscriber(
+            backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: len(store.latest(tenant=tenant)) > 0
+        )
         publish_lines(backend.broker, topic, lines)
         wait_for(lambda: _count(store, tenant) >= 1000, 60, "1000 readings stored")
 
@@ -78,10 +86,15 @@ def test_mosquitto_pub_1000_readings_stored_once(
         # The same 1000 messages again: every one is a duplicate, nothing new is stored.
         publish_lines(backend.broker, topic, lines)
         probe_topic = f"pakhuis/v1/{tenant}/after/native"
-        publish_one(backend.broker, probe_topic, b'{"time": "2026-11-01T00:00:00Z", "quantity": "no2", "value": 1}')
+        publish_one(
+            backend.broker, probe_topic, b'{"time": "2026-11-01T00:00:00Z", "quantity": "no2", "value": 1}'
+        )
         # The probe was published after the duplicates, and one sensor's messages arrive in order.
-        wait_for(lambda: any(r["sensor"] == "after" for r in store.latest(tenant=tenant)), 60,
-                 "the probe published after the duplicates")
+        wait_for(
+            lambda: any(r["sensor"] == "after" for r in store.latest(tenant=tenant)),
+            60,
+            "the probe published after the duplicates",
+        )
         assert len(store.observations(tenant=tenant, sensor="no2-1", limit=100_000)) == 1000
 
 
@@ -94,8 +107,9 @@ def test_ingest_killed_mid_run_loses_nothing(
     env = _ingest_env(backend, database_url, tenant)
     log = tmp_path / "ingest.log"
     with running(pakhuis_command("ingest"), env, REPO, log) as first:
-        wait_for_subscriber(backend.broker, f"pakhuis/v1/{tenant}/probe/native",
-                            lambda: len(store.latest(tenant=tenant)) > 0)
+        wait_for_subscriber(
+            backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: len(store.latest(tenant=tenant)) > 0
+        )
         publisher = publish_lines(backend.broker, topic, _lines(total), background=True)
         assert publisher is not None
         wait_for(lambda: _count(store, tenant) >= 500, 60, "the first readings of the run")
@@ -125,15 +139,20 @@ def test_malformed_payloads_are_dead_lettered_and_valid_items_kept(
         "out_of_range": json.dumps({"time": ok_time, "quantity": "fill_level", "value": 140}).encode(),
         "future_time": json.dumps({"time": future, "quantity": "no2", "value": 20}).encode(),
     }
-    mixed = json.dumps([
-        {"time": ok_time, "quantity": "no2", "value": 31.5},
-        {"time": ok_time, "quantity": "no2", "value": 1e9},
-        {"time": ok_time, "quantity": "humidity", "value": 55, "unit": "%"},
-        {"time": ok_time, "quantity": "no2", "value": 12, "unit": "furlongs"},
-    ]).encode()
-    with running(pakhuis_command("ingest"), _ingest_env(backend, database_url, tenant), REPO, tmp_path / "ingest.log"):
-        wait_for_subscriber(backend.broker, f"pakhuis/v1/{tenant}/probe/native",
-                            lambda: len(store.latest(tenant=tenant)) > 0)
+    mixed = json.dumps(
+        [
+            {"time": ok_time, "quantity": "no2", "value": 31.5},
+            {"time": ok_time, "quantity": "no2", "value": 1e9},
+            {"time": ok_time, "quantity": "humidity", "value": 55, "unit": "%"},
+            {"time": ok_time, "quantity": "no2", "value": 12, "unit": "furlongs"},
+        ]
+    ).encode()
+    with running(
+        pakhuis_command("ingest"), _ingest_env(backend, database_url, tenant), REPO, tmp_path / "ingest.log"
+    ):
+        wait_for_subscriber(
+            backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: len(store.latest(tenant=tenant)) > 0
+        )
         for code, payload in cases.items():
             publish_one(backend.broker, f"pakhuis/v1/{tenant}/{code}/native", payload)
         publish_one(backend.broker, f"pakhuis/v1/{tenant}/mixed/native", mixed)

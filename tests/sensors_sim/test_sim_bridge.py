@@ -11,9 +11,7 @@ from sensors_sim import BridgeSensor
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
-def _run(
-    sensor: BridgeSensor, start: datetime, hours: float, step_s: int = 5
-) -> list[dict[str, float]]:
+def _run(sensor: BridgeSensor, start: datetime, hours: float, step_s: int = 5) -> list[dict[str, float]]:
     rows = []
     t = start
     for _ in range(int(hours * 3600 / step_s)):

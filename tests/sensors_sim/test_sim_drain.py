@@ -21,9 +21,7 @@ def _fill_series(sensor: DrainSensor, start: datetime, days: int) -> list[float]
 
 
 def _gain(tree_factor: float, month: int, seed: int) -> float:
-    sensor = DrainSensor(
-        "demo", "drain-001", seed, tree_factor=tree_factor, initial_fill=0.0, **NO_CLEANING
-    )
+    sensor = DrainSensor("demo", "drain-001", seed, tree_factor=tree_factor, initial_fill=0.0, **NO_CLEANING)
     start = datetime(2023, month, 1, tzinfo=UTC)
     sensor.readings_at(start)
     sensor.readings_at(start + timedelta(days=28))

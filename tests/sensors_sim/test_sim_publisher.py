@@ -109,9 +109,7 @@ def test_published_messages_arrive_in_wire_format(
     assert sum(len(json.loads(p)) for _, p in received) == stats.readings
 
     # Tick k is simulated at START + k * interval * speedup = START + k minutes.
-    expected_times = {
-        (START + timedelta(minutes=k)).isoformat().replace("+00:00", "Z") for k in range(5)
-    }
+    expected_times = {(START + timedelta(minutes=k)).isoformat().replace("+00:00", "Z") for k in range(5)}
     topics = {e.topic for e in fleet}
     for topic, payload in received:
         match = TOPIC.match(topic)

@@ -30,9 +30,7 @@ def test_topic_refuses_ids_that_would_shift_topic_levels(bad: str) -> None:
 def test_time_is_utc_with_z_whatever_the_input_zone() -> None:
     cet = timezone(timedelta(hours=1))
     assert format_time(datetime(2024, 3, 5, 9, 0, tzinfo=cet)) == "2024-03-05T08:00:00Z"
-    assert format_time(datetime(2024, 3, 5, 8, 0, 0, 250000, tzinfo=UTC)) == (
-        "2024-03-05T08:00:00.250000Z"
-    )
+    assert format_time(datetime(2024, 3, 5, 8, 0, 0, 250000, tzinfo=UTC)) == ("2024-03-05T08:00:00.250000Z")
 
 
 def test_naive_time_is_refused() -> None:

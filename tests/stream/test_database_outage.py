@@ -38,7 +38,9 @@ def _target(database_url: str) -> tuple[str, int]:
 
 def _lines(start: int, count: int) -> list[str]:
     return [
-        json.dumps({"time": (BASE + timedelta(minutes=i)).isoformat(), "quantity": "no2", "value": 5.0 + i % 9})
+        json.dumps(
+            {"time": (BASE + timedelta(minutes=i)).isoformat(), "quantity": "no2", "value": 5.0 + i % 9}
+        )
         for i in range(start, start + count)
     ]
 
@@ -50,7 +52,8 @@ def test_writes_wait_out_a_database_outage(
     proxy = PluggableProxy(*_target(database_url)).start()
     log = tmp_path / "ingest.log"
     env = service_env(
-        backend.broker, proxy.url_for(database_url),
+        backend.broker,
+        proxy.url_for(database_url),
         PAKHUIS_MQTT_CLIENT_ID=f"test-outage-{tenant}",
         PAKHUIS_MQTT_TOPICS=json.dumps([f"pakhuis/v1/{tenant}/+/+"]),
     )
