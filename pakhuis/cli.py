@@ -399,7 +399,10 @@ def sim(
     except KeyboardInterrupt:
         stop.set()
         return
-    console.print(f"published {result}")
+    console.print(
+        f"published {result.messages:,} messages with {result.readings:,} readings over {result.ticks:,} "
+        f"ticks ({result.dropouts:,} simulated dropouts, {result.unacknowledged:,} unacknowledged)"
+    )
 
 
 @db_app.command("migrate")
