@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 
 from pakhuis.reading import DeadLetter, Envelope, Rejection
-from pakhuis.store import Store
+from pakhuis.store import Store, WriteResult
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class PersistOutcome:
-    readings: int
-    inserted: int
-    dead_letters: int
-
-    @property
-    def duplicates(self) -> int:
-        return self.readings - self.inserted
+# What a persist call did: readings offered, inserted (the rest were duplicates), dead letters.
+PersistOutcome = WriteResult
 
 
 class PersistHandler:
@@ -66,8 +58,7 @@ class PersistHandler:
     def _write(self, batch: Sequence[Envelope]) -> PersistOutcome:
         readings = [r for envelope in batch for r in envelope.readings]
         dead = [e.dead_letter for e in batch if e.dead_letter is not None]
-        result = self._store.write_batch(readings, dead)
-        return PersistOutcome(result.readings, result.inserted, result.dead_letters)
+        return self._store.write_batch(readings, dead)
 
 
 def _refused_by_store(envelope: Envelope, exc: psycopg.DatabaseError) -> Envelope:
