@@ -82,7 +82,8 @@ def _check_port_free(host: str, port: int, option: str) -> None:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise ServiceStartError(
                     f"Port {host}:{port} is already in use.",
-                    hint=f"Stop the program using it, or pass {option} {port + 1}.",
+                    hint=f"Stop the program using it (for 1883 often a system Mosquitto: "
+                    f"`systemctl stop mosquitto`), or pass {option} {port + 1}.",
                 ) from exc
             raise
 
