@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from api.errors import install_error_handlers
-from api.routers import deadletter, health, observations, sensors
+from api.routers import alerts, deadletter, health, observations, sensors
 from pakhuis import __version__
 from pakhuis.store import Store
 
@@ -27,6 +27,7 @@ def create_app(store: Store) -> FastAPI:
     app.include_router(sensors.router, prefix="/api/v1")
     app.include_router(observations.router, prefix="/api/v1")
     app.include_router(deadletter.router, prefix="/api/v1")
+    app.include_router(alerts.router, prefix="/api/v1")
 
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
 

@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +26,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from pakhuis.errors import PakhuisError, ServiceStartError, StoreUnavailable, StreamFailed
+from pakhuis.errors import ConfigurationError, PakhuisError, ServiceStartError, StoreUnavailable, StreamFailed
 from pakhuis.settings import Settings, load_settings
 from pakhuis.store import EmbeddedPostgres, Store
 
@@ -35,6 +38,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+stream_app = typer.Typer(help="Distributed stream processing (Faust on Kafka).", no_args_is_help=True)
+app.add_typer(stream_app, name="stream")
+kafka_app = typer.Typer(help="A local Kafka for development.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
 
 console = Console(highlight=False, soft_wrap=True)
 log = logging.getLogger("pakhuis")
@@ -63,7 +70,7 @@ def _open_store(settings: Settings) -> Iterator[Store]:
         uri = embedded.start()
     else:
         uri = settings.database_url.get_secret_value()
-    store = Store(uri).open()
+    store = Store(uri, reporting_timezone=settings.reporting_timezone).open()
     try:
         store.migrate()
         yield store
@@ -96,7 +103,7 @@ def _mqtt_options(settings: Settings, *, protocol: str | None = None) -> Any:
         host=host,
         port=port,
         client_id=settings.mqtt_client_id,
-        topics=tuple(settings.mqtt_topics),
+        topics=tuple(settings.mqtt_subscriptions()),
         protocol=protocol or settings.mqtt_protocol,
         username=username,
         password=password,
@@ -106,11 +113,42 @@ def _mqtt_options(settings: Settings, *, protocol: str | None = None) -> Any:
     )
 
 
-def _runner(settings: Settings, store: Store) -> Any:
-    from stream import LocalRunner, PersistHandler
+def _pipeline(settings: Settings, store: Store) -> Any:
+    from stream import StreamPipeline
+
+    return StreamPipeline(
+        store,
+        alert_above=settings.alert_above,
+        alert_hourly_mean_above=settings.alert_hourly_mean_above,
+        stale_factor=settings.stale_factor,
+    )
+
+
+def _log_alerts(outcome: Any) -> None:
+    for alert in outcome.alerts:
+        log.warning(
+            "alert %s: %s/%s %s — %s", alert.state, alert.tenant, alert.sensor, alert.rule, alert.message
+        )
+
+
+async def _sweep_stale(settings: Settings, pipeline: Any, stop: asyncio.Event) -> None:
+    """The embedded counterpart of the Faust leader timer: find sensors that went silent."""
+    from stream.retry import call_with_retry
+
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.stale_check_s)
+        alerts = await call_with_retry(pipeline.sweep, datetime.now(UTC), what="staleness sweep")
+        for alert in alerts:
+            log.warning("alert %s: %s/%s stale — %s", alert.state, alert.tenant, alert.sensor, alert.message)
+
+
+def _runner(settings: Settings, store: Store, pipeline: Any) -> Any:
+    from stream import LocalRunner
 
     return LocalRunner(
-        PersistHandler(store),
+        pipeline,
+        on_outcome=_log_alerts,
         max_readings=settings.batch_max_readings,
         max_seconds=settings.batch_max_seconds,
         # Half the broker's in-flight window, so one batch fills while the previous one is written.
@@ -201,8 +239,10 @@ async def _run_embedded(
     stop = _stop_event()
     broker = EmbeddedBroker(settings.mqtt_bind_host, settings.mqtt_port)
     await broker.start()
-    runner = _runner(settings, store)
+    pipeline = _pipeline(settings, store)
+    runner = _runner(settings, store, pipeline)
     runner_task = asyncio.create_task(runner.run())
+    sweeper = asyncio.create_task(_sweep_stale(settings, pipeline, stop))
     await asyncio.sleep(0)
     ingest = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
     await asyncio.to_thread(ingest.start)
@@ -229,9 +269,11 @@ async def _run_embedded(
     await server_task
     await asyncio.to_thread(ingest.stop)
     runner.stop()
+    stop.set()
     try:
         await _finish_runner(runner_task)
     finally:
+        await sweeper
         await broker.stop()
     s = runner.stats
     console.print(
@@ -288,18 +330,50 @@ def ingest() -> None:
     try:
         settings = load_settings()
         _configure_logging(settings)
+        if settings.kafka_url is not None:
+            asyncio.run(_run_ingest_to_kafka(settings))
+            return
         with _open_store(settings) as store:
             asyncio.run(_run_ingest(settings, store))
     except PakhuisError as exc:
         _fail(exc)
 
 
+async def _run_ingest_to_kafka(settings: Settings) -> None:
+    from ingest import MqttIngest
+    from ingest.kafka import KafkaHandoff, ensure_topics
+
+    bootstrap = settings.kafka_bootstrap()
+    assert bootstrap is not None
+    stop = _stop_event()
+    await asyncio.to_thread(ensure_topics, bootstrap, settings.kafka_partitions)
+    handoff = KafkaHandoff(bootstrap, client_id=settings.mqtt_client_id)
+    handoff.start()
+    client = MqttIngest(_mqtt_options(settings), handoff.submit)
+    await asyncio.to_thread(client.start)
+    described = settings.describe()
+    console.print(f"ingest {settings.mqtt_client_id}: {described['mqtt']} → Kafka {described['kafka']}")
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 10.0)
+        log.info(
+            "%d messages received, %d Kafka deliveries (%d retried)",
+            client.received,
+            handoff.delivered,
+            handoff.failed,
+        )
+    await asyncio.to_thread(client.stop)
+    await asyncio.to_thread(handoff.stop)
+
+
 async def _run_ingest(settings: Settings, store: Store) -> None:
     from ingest import MqttIngest
 
     stop = _stop_event()
-    runner = _runner(settings, store)
+    pipeline = _pipeline(settings, store)
+    runner = _runner(settings, store, pipeline)
     runner_task = asyncio.create_task(runner.run())
+    sweeper = asyncio.create_task(_sweep_stale(settings, pipeline, stop))
     await asyncio.sleep(0)
     client = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
     await asyncio.to_thread(client.start)
@@ -320,7 +394,9 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
         )
     await asyncio.to_thread(client.stop)
     runner.stop()
+    stop.set()
     await _finish_runner(runner_task)
+    await sweeper
 
 
 async def _finish_runner(runner_task: asyncio.Task[None]) -> None:
@@ -406,6 +482,78 @@ def sim(
     )
 
 
+@stream_app.command("worker")
+def stream_worker(
+    worker_id: Annotated[str | None, typer.Option("--id", help="Worker name (default: host-pid).")] = None,
+) -> None:
+    """Run a Faust stream worker on Kafka (start several; they split the partitions)."""
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        bootstrap = settings.kafka_bootstrap()
+        if bootstrap is None:
+            raise ConfigurationError(
+                "A stream worker needs Kafka, but PAKHUIS_KAFKA_URL is not set.",
+                hint="Set PAKHUIS_KAFKA_URL=127.0.0.1:9092 (start one with `pakhuis kafka up`), "
+                "or use `pakhuis run` for the embedded mode without Kafka.",
+            )
+        import faust
+
+        from ingest.kafka import ensure_topics
+        from stream.faust_app import create_faust_app
+
+        name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        ensure_topics(bootstrap, settings.kafka_partitions)
+        datadir = (settings.data_dir / "faust" / name).resolve()
+        datadir.mkdir(parents=True, exist_ok=True)
+        with _open_store(settings) as store:
+            app = create_faust_app(
+                _pipeline(settings, store),
+                bootstrap=bootstrap,
+                partitions=settings.kafka_partitions,
+                datadir=datadir,
+                batch_max_readings=settings.batch_max_readings,
+                batch_max_seconds=settings.batch_max_seconds,
+                stale_check_s=settings.stale_check_s,
+            )
+            described = settings.describe()
+            console.print(f"stream worker {name}: Kafka {described['kafka']} → {described['database']}")
+            level = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "ERROR": "error"}[
+                settings.log_level
+            ]
+            faust.Worker(app, loglevel=level, quiet=True).execute_from_commandline()
+    except PakhuisError as exc:
+        _fail(exc)
+
+
+def _kafka_script() -> Path:
+    script = Path(__file__).resolve().parent.parent / "deploy" / "kafka" / "kafka.sh"
+    if not script.is_file():
+        raise ServiceStartError(
+            "deploy/kafka/kafka.sh is not next to this installation.",
+            hint="Run `pakhuis kafka` from a source checkout (pip install -e .).",
+        )
+    return script
+
+
+@kafka_app.command("up")
+def kafka_up() -> None:
+    """Start a local single-node Kafka (KRaft) from Apache Kafka's Maven artifacts."""
+    try:
+        raise typer.Exit(subprocess.call(["bash", str(_kafka_script()), "up"]))
+    except PakhuisError as exc:
+        _fail(exc)
+
+
+@kafka_app.command("down")
+def kafka_down() -> None:
+    """Stop the local Kafka."""
+    try:
+        raise typer.Exit(subprocess.call(["bash", str(_kafka_script()), "down"]))
+    except PakhuisError as exc:
+        _fail(exc)
+
+
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending schema migrations (safe to run from several processes at once)."""
@@ -419,7 +567,7 @@ def db_migrate() -> None:
         else:
             uri = settings.database_url.get_secret_value()
         try:
-            with Store(uri) as store:
+            with Store(uri, reporting_timezone=settings.reporting_timezone) as store:
                 report = store.migrate()
         finally:
             if embedded is not None:

@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     # External services. Unset means embedded: pakhuis starts its own broker / database.
     database_url: SecretStr | None = None
     mqtt_url: SecretStr | None = None
+    # Kafka bootstrap servers ("host:9092,host2:9092"); set = distributed mode: ingest produces
+    # to Kafka and `pakhuis stream worker` (Faust) consumes.
     kafka_url: SecretStr | None = None
+    # Partitions of pakhuis.readings: the most stream workers that can share the load.
+    kafka_partitions: int = Field(4, ge=1, le=1024)
 
     data_dir: Path = Path(".pakhuis")
 
@@ -49,6 +53,9 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_client_id: str = "pakhuis-ingest"
     mqtt_topics: list[str] = ["pakhuis/v1/+/+/+"]
+    # MQTT 5 shared subscription group: several ingest processes split the messages between
+    # them ($share/<group>/<topic>). Empty disables it; ignored for MQTT 3.1.1.
+    mqtt_shared_group: str = "pakhuis-ingest"
     mqtt_session_expiry_s: int = Field(7 * 24 * 3600, ge=0)
     # Unacknowledged messages the broker may have in flight to one ingest process (MQTT 5
     # Receive Maximum): bounds memory and keeps well clear of 16-bit message-id exhaustion.
@@ -58,12 +65,46 @@ class Settings(BaseSettings):
     batch_max_seconds: float = Field(1.0, gt=0)
     max_future_s: float = Field(300.0, ge=0)
 
+    # Daily rollup buckets start at local midnight in this zone (hourly ones are zone-free).
+    reporting_timezone: str = "Europe/Amsterdam"
+    # Threshold alerts: a reading at or above the value opens one alert per sensor and quantity;
+    # it closes when a reading falls below again.
+    alert_above: dict[str, float] = {"fill_level": 80.0}
+    # Hourly-mean alerts, from the hourly rollup (EU hourly limit value for NO2: 200 µg/m³).
+    alert_hourly_mean_above: dict[str, float] = {"no2": 200.0}
+    # A sensor silent for longer than its expected interval × this factor is "stale".
+    stale_factor: float = Field(3.0, gt=1)
+    stale_check_s: float = Field(30.0, gt=0)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url", "mqtt_url", "kafka_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Amsterdam"
+            ) from None
+        return value
+
+    @field_validator("alert_above", "alert_hourly_mean_above")
+    @classmethod
+    def _check_alert_quantities(cls, value: dict[str, float]) -> dict[str, float]:
+        from pakhuis.quantities import parse_quantity
+
+        unknown = [name for name in value if parse_quantity(name) is None]
+        if unknown:
+            raise ValueError(f"unknown quantity in alert thresholds: {', '.join(unknown)}")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -82,6 +123,19 @@ class Settings(BaseSettings):
             if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
                 raise ValueError("must look like mqtt://host:1883 (optionally mqtt://user:pw@host:1883)")
         return value
+
+    def kafka_bootstrap(self) -> str | None:
+        """Bootstrap servers for Kafka clients ("kafka://" prefixes stripped), or None."""
+        if self.kafka_url is None:
+            return None
+        servers = self.kafka_url.get_secret_value()
+        return ",".join(s.strip().removeprefix("kafka://") for s in servers.split(","))
+
+    def mqtt_subscriptions(self) -> list[str]:
+        """The topic filters ingest subscribes to, as shared subscriptions where possible."""
+        if self.mqtt_protocol != "5" or not self.mqtt_shared_group:
+            return list(self.mqtt_topics)
+        return [f"$share/{self.mqtt_shared_group}/{topic}" for topic in self.mqtt_topics]
 
     @property
     def embedded_database(self) -> bool:

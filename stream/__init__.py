@@ -5,6 +5,17 @@ agents (distributed mode) are thin shells around them, so both modes store the s
 """
 
 from stream.handlers import PersistHandler, PersistOutcome
+from stream.live import MinuteAggregate, MinuteAggregates
+from stream.pipeline import PipelineOutcome, StreamPipeline
 from stream.runner import LocalRunner, RunnerStats
 
-__all__ = ["LocalRunner", "PersistHandler", "PersistOutcome", "RunnerStats"]
+__all__ = [
+    "LocalRunner",
+    "MinuteAggregate",
+    "MinuteAggregates",
+    "PersistHandler",
+    "PersistOutcome",
+    "PipelineOutcome",
+    "RunnerStats",
+    "StreamPipeline",
+]

@@ -15,10 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pakhuis.errors import StoreUnavailable
 from pakhuis.reading import Envelope
 from stream.handlers import PersistOutcome
+from stream.retry import call_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class LocalRunner:
         self,
         handler: Callable[[list[Envelope]], PersistOutcome],
         *,
+        on_outcome: Callable[[Any], None] | None = None,
         max_readings: int = 5000,
         max_seconds: float = 1.0,
         max_messages: int = 1000,
@@ -47,6 +50,8 @@ class LocalRunner:
         max_backoff_s: float = 30.0,
     ) -> None:
         self._handler = handler
+        # Called with each batch's outcome after its messages are acknowledged (e.g. to log alerts).
+        self._on_outcome = on_outcome
         self.max_readings = max_readings
         self.max_seconds = max_seconds
         self.max_messages = max_messages
@@ -128,25 +133,22 @@ class LocalRunner:
         return batch
 
     async def _persist(self, batch: list[Envelope]) -> None:
-        backoff = 0.25
-        while True:
-            try:
-                outcome = await asyncio.to_thread(self._handler, batch)
-                break
-            except StoreUnavailable as exc:
-                self.stats.retries += 1
-                self.stats.last_error = exc.message
-                log.warning(
-                    "%s; retrying in %.1f s (%d messages held, unacknowledged)",
-                    exc.message,
-                    backoff,
-                    len(batch),
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+        def count_retry(exc: StoreUnavailable) -> None:
+            self.stats.retries += 1
+            self.stats.last_error = exc.message
+
+        outcome = await call_with_retry(
+            self._handler,
+            batch,
+            max_backoff_s=self.max_backoff_s,
+            on_retry=count_retry,
+            what=f"{len(batch)} messages",
+        )
         for envelope in batch:
             if envelope.ack is not None:
                 envelope.ack()
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
         s = self.stats
         s.messages += len(batch)
         s.readings += outcome.readings

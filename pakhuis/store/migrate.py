@@ -54,11 +54,17 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(conn: psycopg.Connection[Any]) -> MigrationReport:
-    """Bring the schema up to date and sync the quantity vocabulary into `quantities`."""
+def migrate(
+    conn: psycopg.Connection[Any], *, reporting_timezone: str = "Europe/Amsterdam"
+) -> MigrationReport:
+    """Bring the schema up to date and sync the quantity vocabulary into `quantities`.
+
+    `reporting_timezone` fixes where daily rollup buckets start, for migrations that create them.
+    """
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_ID,))
+        conn.execute("SELECT set_config('pakhuis.reporting_timezone', %s, true)", (reporting_timezone,))
         conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version integer PRIMARY KEY,

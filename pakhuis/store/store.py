@@ -13,17 +13,20 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from pakhuis.alerts import Alert
 from pakhuis.errors import StoreUnavailable
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.reading import DeadLetter, Reading
 from pakhuis.settings import redact_url
+from pakhuis.store import alerting, rollups
+from pakhuis.store.alerting import Crossing
 from pakhuis.store.migrate import MigrationReport, migrate
 
 _STAGING_DDL = """
@@ -88,6 +91,30 @@ SET time = EXCLUDED.time, time_end = EXCLUDED.time_end, value = EXCLUDED.value,
 WHERE l.time <= EXCLUDED.time
 """
 
+# What staleness needs: when each sensor last sent, and a moving average of its interval.
+# A batch holding several readings of one sensor gives its mean spacing; a single reading
+# gives the gap since the previous one.
+_UPDATE_SENSOR_ACTIVITY = """
+UPDATE sensors s SET
+    typical_interval_s = CASE
+        WHEN b.gap IS NULL OR b.gap <= 0 THEN s.typical_interval_s
+        WHEN s.typical_interval_s IS NULL THEN b.gap
+        ELSE 0.8 * s.typical_interval_s + 0.2 * b.gap END,
+    last_time = greatest(s.last_time, b.tmax),
+    last_received = greatest(s.last_received, b.rmax)
+FROM (
+    SELECT x.tenant, x.sensor, x.tmax, x.rmax,
+           CASE WHEN x.n > 1 THEN extract(epoch FROM x.tmax - x.tmin) / (x.n - 1)
+                WHEN p.last_time IS NOT NULL AND x.tmax > p.last_time
+                THEN extract(epoch FROM x.tmax - p.last_time) END AS gap
+    FROM (SELECT tenant, sensor, count(DISTINCT time) AS n, min(time) AS tmin, max(time) AS tmax,
+                 max(received) AS rmax
+          FROM staging_readings GROUP BY tenant, sensor) x
+    JOIN sensors p ON p.tenant = x.tenant AND p.name = x.sensor
+) b
+WHERE s.tenant = b.tenant AND s.name = b.sensor
+"""
+
 _INSERT_DEADLETTER = """
 INSERT INTO deadletters (received, topic, tenant, decoder, payload, reason_code, reason, details)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)
@@ -99,6 +126,8 @@ class WriteResult:
     readings: int
     inserted: int
     dead_letters: int
+    alerts: tuple[Alert, ...] = ()
+    """Alerts the write changed: stale sensors that sent data again."""
 
     @property
     def duplicates(self) -> int:
@@ -109,9 +138,17 @@ class Store:
     """PostgreSQL (+ TimescaleDB when present) behind typed methods; thread-safe via a pool."""
 
     def __init__(
-        self, conninfo: str, *, min_size: int = 1, max_size: int = 8, acquire_timeout_s: float = 5.0
+        self,
+        conninfo: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 8,
+        acquire_timeout_s: float = 5.0,
+        reporting_timezone: str = "Europe/Amsterdam",
     ) -> None:
         self._conninfo = conninfo
+        self._reporting_timezone = reporting_timezone
+        self._rollup_mode: tuple[Literal["table", "continuous_aggregate"], str] | None = None
         # How long a caller waits for a connection before the store reports itself unavailable
         # (writers then back off and retry; the API answers 503 instead of hanging).
         self._acquire_timeout_s = acquire_timeout_s
@@ -162,7 +199,25 @@ class Store:
 
     def migrate(self) -> MigrationReport:
         with self._connection() as conn:
-            return migrate(conn)
+            report = migrate(conn, reporting_timezone=self._reporting_timezone)
+        self._rollup_mode = None
+        return report
+
+    def rollup_mode(self) -> tuple[Literal["table", "continuous_aggregate"], str]:
+        """How rollups are kept ("table": by us; "continuous_aggregate": by TimescaleDB) and the
+        time zone of daily buckets, as recorded when the schema was created."""
+        if self._rollup_mode is None:
+            with self._connection() as conn:
+                row = conn.execute("SELECT materialized, reporting_timezone FROM rollup_settings").fetchone()
+            if row is None:
+                raise StoreUnavailable(
+                    "The database has no rollup settings.", hint="Run `pakhuis db migrate`."
+                )
+            mode: Literal["table", "continuous_aggregate"] = (
+                "table" if row[0] == "table" else "continuous_aggregate"
+            )
+            self._rollup_mode = (mode, str(row[1]))
+        return self._rollup_mode
 
     def has_timescaledb(self) -> bool:
         with self._connection() as conn:
@@ -186,6 +241,8 @@ class Store:
         caller retries (and only then acknowledges the messages it came from).
         """
         inserted = 0
+        recovered: list[int] = []
+        mode, timezone = self.rollup_mode() if readings else ("table", "UTC")
         with self._connection() as conn, conn.transaction():
             if readings:
                 conn.execute(_STAGING_DDL)
@@ -211,6 +268,10 @@ class Store:
                     cur.execute(_INSERT_OBSERVATIONS)
                     inserted = cur.rowcount
                     cur.execute(_UPSERT_LATEST)
+                    cur.execute(_UPDATE_SENSOR_ACTIVITY)
+                    recovered = alerting.close_stale_for_batch(cur)
+                    if mode == "table":
+                        rollups.recompute_touched(cur, timezone)
                     # ON COMMIT DELETE ROWS empties staging; truncate anyway in case the
                     # connection is reused inside a longer transaction.
                     cur.execute("TRUNCATE staging_readings")
@@ -237,7 +298,55 @@ class Store:
                             for d in dead_letters
                         ],
                     )
-        return WriteResult(readings=len(readings), inserted=inserted, dead_letters=len(dead_letters))
+        alerts: list[Alert] = []
+        if recovered or (readings and mode == "continuous_aggregate"):
+            with self._connection() as conn:
+                alerts = alerting.describe(conn, [(alert_id, "closed") for alert_id in recovered])
+                if mode == "continuous_aggregate":
+                    rollups.refresh_continuous_aggregates(
+                        conn, min(r.time for r in readings), max(r.time for r in readings), datetime.now(UTC)
+                    )
+        return WriteResult(
+            readings=len(readings), inserted=inserted, dead_letters=len(dead_letters), alerts=tuple(alerts)
+        )
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def open_above_alerts(self, keys: Sequence[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+        with self._connection() as conn:
+            return alerting.open_above_keys(conn, keys)
+
+    def apply_crossings(self, crossings: Sequence[Crossing]) -> list[Alert]:
+        if not crossings:
+            return []
+        with self._connection() as conn:
+            return alerting.apply_crossings(conn, crossings)
+
+    def apply_hourly_mean_alerts(
+        self, hours: Sequence[tuple[str, str, int, datetime]], thresholds: dict[int, float]
+    ) -> list[Alert]:
+        with self._connection() as conn:
+            return alerting.apply_hourly_means(conn, hours, thresholds)
+
+    def sweep_stale(self, now: datetime, factor: float) -> list[Alert]:
+        with self._connection() as conn:
+            return alerting.sweep_stale(conn, now, factor)
+
+    def alerts(
+        self, *, tenant: str | None = None, open_only: bool = False, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT a.id, s.tenant, s.name AS sensor, q.name AS quantity, a.rule, a.threshold,
+                          a.value, a.opened, a.closed, a.message
+                   FROM alerts a JOIN sensors s ON s.id = a.sensor_id
+                   LEFT JOIN quantities q ON q.id = a.quantity_id
+                   WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+                     AND (NOT %(open_only)s OR a.closed IS NULL)
+                   ORDER BY a.opened DESC, a.id DESC LIMIT %(limit)s""",
+                {"tenant": tenant, "open_only": open_only, "limit": limit},
+            )
+            return cur.fetchall()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -342,5 +451,59 @@ class Store:
                    ORDER BY received DESC, id DESC
                    LIMIT %(limit)s""",
                 {"tenant": tenant, "reason": reason, "start": start, "end": end, "limit": limit},
+            )
+            return cur.fetchall()
+
+    # -- rollups -----------------------------------------------------------------------------
+
+    def rollup(
+        self,
+        *,
+        bucket: Literal["1h", "1d"],
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Hourly or daily mean/min/max/count per sensor and quantity, in bucket order.
+
+        `coverage` is the share of expected readings present: count × the sensor's expected
+        (or learned) interval / the bucket's length, at most 1; None when the interval is unknown.
+        """
+        table = "observations_hourly" if bucket == "1h" else "observations_daily"
+        _, timezone = self.rollup_mode()
+        bucket_seconds = (
+            "3600.0"
+            if bucket == "1h"
+            else "extract(epoch FROM ((r.bucket AT TIME ZONE %(tz)s + INTERVAL '1 day') "
+            "AT TIME ZONE %(tz)s) - r.bucket)"
+        )
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit, r.bucket AS time,
+                           r.mean, r.min, r.max, r.count,
+                           least(1.0, r.count * coalesce(s.expected_interval_s, s.typical_interval_s)
+                                      / {bucket_seconds}) AS coverage
+                    FROM {table} r
+                    JOIN sensors s ON s.id = r.sensor_id
+                    JOIN quantities q ON q.id = r.quantity_id
+                    WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+                      AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
+                      AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+                      AND (%(start)s::timestamptz IS NULL OR r.bucket >= %(start)s)
+                      AND (%(end)s::timestamptz IS NULL OR r.bucket < %(end)s)
+                    ORDER BY r.bucket, s.tenant, s.name, q.id
+                    LIMIT %(limit)s""",
+                {
+                    "tenant": tenant,
+                    "sensor": sensor,
+                    "quantity": quantity.value if quantity else None,
+                    "start": start,
+                    "end": end,
+                    "limit": limit,
+                    "tz": timezone,
+                },
             )
             return cur.fetchall()

@@ -1,0 +1,88 @@
+"""How readings, dead letters and alerts travel on Kafka: small JSON documents.
+
+Keys are `tenant/sensor`, so every reading of one sensor lands in one partition and stays in
+order; values are UTF-8 JSON. Both the producer (ingest) and the consumers (stream) use this
+module, so the format is defined once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from pakhuis.alerts import Alert
+from pakhuis.quantities import Quantity
+from pakhuis.reading import DeadLetter, QualityLabel, Reading, Rejection
+
+READINGS_TOPIC = "pakhuis.readings"
+DEADLETTER_TOPIC = "pakhuis.deadletter"
+ALERTS_TOPIC = "pakhuis.alerts"
+LIVE_TOPIC = "pakhuis.live"
+
+
+def sensor_key(tenant: str, sensor: str) -> bytes:
+    return f"{tenant}/{sensor}".encode()
+
+
+def encode_reading(reading: Reading) -> bytes:
+    doc: dict[str, Any] = {
+        "tenant": reading.tenant,
+        "sensor": reading.sensor,
+        "quantity": reading.quantity.value,
+        "value": reading.value,
+        "time": reading.time.isoformat(),
+        "received": reading.received.isoformat(),
+        "format": reading.source_format,
+        "quality": reading.quality.value,
+    }
+    if reading.time_end is not None:
+        doc["time_end"] = reading.time_end.isoformat()
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def decode_reading(data: bytes) -> Reading:
+    doc = json.loads(data)
+    time_end = doc.get("time_end")
+    return Reading(
+        tenant=doc["tenant"],
+        sensor=doc["sensor"],
+        quantity=Quantity(doc["quantity"]),
+        value=float(doc["value"]),
+        time=datetime.fromisoformat(doc["time"]),
+        received=datetime.fromisoformat(doc["received"]),
+        source_format=doc["format"],
+        quality=QualityLabel(doc["quality"]),
+        time_end=datetime.fromisoformat(time_end) if time_end else None,
+    )
+
+
+def encode_dead_letter(letter: DeadLetter) -> bytes:
+    return json.dumps(
+        {
+            "topic": letter.topic,
+            "payload": base64.b64encode(letter.payload).decode(),
+            "decoder": letter.decoder,
+            "tenant": letter.tenant,
+            "received": letter.received.isoformat(),
+            "rejections": [{"code": r.code, "reason": r.reason, "item": r.item} for r in letter.rejections],
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_dead_letter(data: bytes) -> DeadLetter:
+    doc = json.loads(data)
+    return DeadLetter(
+        topic=doc["topic"],
+        payload=base64.b64decode(doc["payload"]),
+        decoder=doc["decoder"],
+        rejections=tuple(Rejection(r["code"], r["reason"], r["item"]) for r in doc["rejections"]),
+        received=datetime.fromisoformat(doc["received"]),
+        tenant=doc["tenant"],
+    )
+
+
+def encode_alert(alert: Alert) -> bytes:
+    return json.dumps(alert.to_dict(), separators=(",", ":")).encode()
