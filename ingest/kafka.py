@@ -21,10 +21,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from pakhuis.codec import (
-    ALERTS_TOPIC,
-    DEADLETTER_TOPIC,
-    LIVE_TOPIC,
-    READINGS_TOPIC,
+    KafkaTopics,
     encode_dead_letter,
     encode_reading,
     sensor_key,
@@ -35,7 +32,7 @@ from pakhuis.reading import Envelope
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0) -> None:
+def ensure_topics(bootstrap: str, partitions: int, topics: KafkaTopics, timeout_s: float = 30.0) -> None:
     """Create pakhuis' topics (readings, dead letters, alerts, live) with `partitions` if missing."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     try:
@@ -47,7 +44,7 @@ def ensure_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0) -> N
         ) from exc
     wanted = [
         NewTopic(topic, num_partitions=partitions, replication_factor=-1)
-        for topic in (READINGS_TOPIC, DEADLETTER_TOPIC, ALERTS_TOPIC, LIVE_TOPIC)
+        for topic in topics.all()
         if topic not in existing
     ]
     if not wanted:
@@ -72,7 +69,10 @@ class _Pending:
 class KafkaHandoff:
     """`submit(envelope)` from the MQTT thread; acks flow back as Kafka confirms deliveries."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, max_pending: int = 20_000) -> None:
+    def __init__(
+        self, bootstrap: str, *, client_id: str, topics: KafkaTopics, max_pending: int = 20_000
+    ) -> None:
+        self._topics = topics
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
@@ -116,12 +116,15 @@ class KafkaHandoff:
             return
         for reading in envelope.readings:
             self._produce(
-                pending, READINGS_TOPIC, sensor_key(reading.tenant, reading.sensor), encode_reading(reading)
+                pending,
+                self._topics.readings,
+                sensor_key(reading.tenant, reading.sensor),
+                encode_reading(reading),
             )
         if letter is not None:
             # Keyed by the MQTT topic: a device's refused messages stay together and in order.
             key = envelope.topic.encode()
-            self._produce(pending, DEADLETTER_TOPIC, key, encode_dead_letter(letter))
+            self._produce(pending, self._topics.deadletter, key, encode_dead_letter(letter))
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from pakhuis.codec import KafkaTopics
 from pakhuis.errors import ConfigurationError, PakhuisError, ServiceStartError, StoreUnavailable, StreamFailed
 from pakhuis.settings import Settings, load_settings
 from pakhuis.store import EmbeddedPostgres, Store
@@ -346,8 +347,9 @@ async def _run_ingest_to_kafka(settings: Settings) -> None:
     bootstrap = settings.kafka_bootstrap()
     assert bootstrap is not None
     stop = _stop_event()
-    await asyncio.to_thread(ensure_topics, bootstrap, settings.kafka_partitions)
-    handoff = KafkaHandoff(bootstrap, client_id=settings.mqtt_client_id)
+    topics = KafkaTopics(settings.kafka_prefix)
+    await asyncio.to_thread(ensure_topics, bootstrap, settings.kafka_partitions, topics)
+    handoff = KafkaHandoff(bootstrap, client_id=settings.mqtt_client_id, topics=topics)
     handoff.start()
     client = MqttIngest(_mqtt_options(settings), handoff.submit)
     await asyncio.to_thread(client.start)
@@ -503,7 +505,8 @@ def stream_worker(
         from stream.faust_app import create_faust_app
 
         name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
-        ensure_topics(bootstrap, settings.kafka_partitions)
+        topics = KafkaTopics(settings.kafka_prefix)
+        ensure_topics(bootstrap, settings.kafka_partitions, topics)
         datadir = (settings.data_dir / "faust" / name).resolve()
         datadir.mkdir(parents=True, exist_ok=True)
         with _open_store(settings) as store:
@@ -512,6 +515,7 @@ def stream_worker(
                 bootstrap=bootstrap,
                 partitions=settings.kafka_partitions,
                 datadir=datadir,
+                topics=topics,
                 batch_max_readings=settings.batch_max_readings,
                 batch_max_seconds=settings.batch_max_seconds,
                 stale_check_s=settings.stale_check_s,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,37 @@ from pakhuis.alerts import Alert
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, QualityLabel, Reading, Rejection
 
-READINGS_TOPIC = "pakhuis.readings"
-DEADLETTER_TOPIC = "pakhuis.deadletter"
-ALERTS_TOPIC = "pakhuis.alerts"
-LIVE_TOPIC = "pakhuis.live"
+
+@dataclass(frozen=True, slots=True)
+class KafkaTopics:
+    """Topic names under one prefix ("pakhuis" → pakhuis.readings, …); several deployments (or
+    test runs) can share a cluster under different prefixes. The Faust app id is
+    `<prefix>-stream`, so its consumer group and internal topics are separate too."""
+
+    prefix: str = "pakhuis"
+
+    @property
+    def readings(self) -> str:
+        return f"{self.prefix}.readings"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}.deadletter"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}.alerts"
+
+    @property
+    def live(self) -> str:
+        return f"{self.prefix}.live"
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.prefix}-stream"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.readings, self.deadletter, self.alerts, self.live)
 
 
 def sensor_key(tenant: str, sensor: str) -> bytes:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     kafka_url: SecretStr | None = None
     # Partitions of pakhuis.readings: the most stream workers that can share the load.
     kafka_partitions: int = Field(4, ge=1, le=1024)
+    # Topic prefix: <prefix>.readings, .deadletter, .alerts, .live; Faust app id <prefix>-stream.
+    kafka_prefix: str = Field("pakhuis", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,48}$")
 
     data_dir: Path = Path(".pakhuis")
 

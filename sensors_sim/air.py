@@ -125,18 +125,14 @@ class AirQualitySensor(EmulatorBase):
         true_no2 = (
             self.background_no2 + self.traffic_no2 * traffic_profile(local_hour, local.weekday())
         ) * season_no2
-        self._no2_noise = _ar1(
-            self._no2_noise, dt_hours, _NOISE_TAU_HOURS, self.noise_sd, float(z_no2)
-        )
+        self._no2_noise = _ar1(self._no2_noise, dt_hours, _NOISE_TAU_HOURS, self.noise_sd, float(z_no2))
         no2 = true_no2 + self._drift_offset + self._no2_noise + 0.5 * self.noise_sd * float(z_meas)
 
         season_t = 10.5 - 7.0 * math.cos(2 * math.pi * (day_of_year - 20) / 365.25)
         # Warmest mid-afternoon, coldest just before dawn.
         diurnal_t = 3.5 * math.cos(2 * math.pi * (local_hour - 15.0) / 24.0)
         self._weather = _ar1(self._weather, dt_hours, _WEATHER_TAU_HOURS, 3.0, float(z_weather))
-        temperature = (
-            season_t + diurnal_t + self._weather + self.heat_island_c + 0.2 * float(z_temp)
-        )
+        temperature = season_t + diurnal_t + self._weather + self.heat_island_c + 0.2 * float(z_temp)
 
         # Relative humidity falls as the air warms during the day; winters are damper.
         season_h = 80.0 + 6.0 * math.cos(2 * math.pi * (day_of_year - 15) / 365.25)

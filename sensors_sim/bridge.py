@@ -90,9 +90,7 @@ class BridgeSensor(EmulatorBase):
         local_hour = start.astimezone(CITY_TZ).hour
         # Hardly any recreational boats at night, so openings are further apart.
         mean = self.mean_closed_minutes * (3.0 if local_hour >= 23 or local_hour < 6 else 1.0)
-        end = start + timedelta(
-            minutes=self.min_closed_minutes + float(self._rng.exponential(mean))
-        )
+        end = start + timedelta(minutes=self.min_closed_minutes + float(self._rng.exponential(mean)))
         if self.rush_hour_lockout:
             blocked_until = lockout_end(end)
             if blocked_until is not None:
@@ -145,9 +143,7 @@ class BridgeSensor(EmulatorBase):
         frac = min(1.0, max(0.0, (t - self._phase_start).total_seconds() / total))
         # Drives accelerate and brake, so the angle follows an S-curve, not a line.
         rising = 0.5 * (1.0 - math.cos(math.pi * frac))
-        return self.open_angle_deg * (
-            rising if self._state is BridgeState.OPENING else 1.0 - rising
-        )
+        return self.open_angle_deg * (rising if self._state is BridgeState.OPENING else 1.0 - rising)
 
     def _vessels(self, t: datetime) -> int:
         if self._state in (BridgeState.CLOSED, BridgeState.OPENING):

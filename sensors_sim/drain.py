@@ -65,9 +65,7 @@ class DrainSensor(EmulatorBase):
         self.clean_rate_per_day_when_due = clean_rate_per_day_when_due
         self.routine_cleanings_per_year = routine_cleanings_per_year
         self.storms_per_week = storms_per_week
-        self._fill = (
-            float(self._rng.uniform(5.0, 50.0)) if initial_fill is None else float(initial_fill)
-        )
+        self._fill = float(self._rng.uniform(5.0, 50.0)) if initial_fill is None else float(initial_fill)
         self._battery = Battery(self._rng, battery_lifetime_days)
         self.cleanings = 0
         self.last_cleaned: datetime | None = None
@@ -88,14 +86,10 @@ class DrainSensor(EmulatorBase):
         u_storm, u_due, u_routine, u_size, u_reset = self._rng.random(5)
 
         # Day-to-day variation in what blows in; the log-normal keeps it positive.
-        growth = (
-            self.fill_rate_per_day(month) * dt_hours / 24.0 * math.exp(0.3 * float(z_rate) - 0.045)
-        )
+        growth = self.fill_rate_per_day(month) * dt_hours / 24.0 * math.exp(0.3 * float(z_rate) - 0.045)
         if u_storm < event_probability(self.storms_per_week / (7 * 24), dt_hours):
             # A shower flushes gutter dirt in at once; more of it where trees shed.
-            growth += (0.3 + 2.2 * float(u_size)) * (
-                1.0 + 0.5 * self.tree_factor * leaf_factor(month)
-            )
+            growth += (0.3 + 2.2 * float(u_size)) * (1.0 + 0.5 * self.tree_factor * leaf_factor(month))
         self._fill = min(100.0, self._fill + growth)
 
         due = self._fill >= self.clean_threshold

@@ -53,9 +53,7 @@ def as_generator(rng: RngLike) -> np.random.Generator:
         return np.random.default_rng(rng.getrandbits(128))
     if isinstance(rng, int) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng must be a numpy Generator, random.Random or int seed, not {type(rng).__name__}"
-    )
+    raise TypeError(f"rng must be a numpy Generator, random.Random or int seed, not {type(rng).__name__}")
 
 
 def event_probability(rate_per_hour: float, dt_hours: float) -> float:
@@ -99,8 +97,7 @@ class EmulatorBase(ABC):
         # Going back in time would need the state we have already overwritten.
         if self._last_t is not None and t < self._last_t:
             raise ValueError(
-                f"{self._sensor_id}: time went backwards "
-                f"({t.isoformat()} < {self._last_t.isoformat()})"
+                f"{self._sensor_id}: time went backwards ({t.isoformat()} < {self._last_t.isoformat()})"
             )
         dt_hours = 0.0 if self._last_t is None else (t - self._last_t).total_seconds() / 3600.0
         self._last_t = t

@@ -114,9 +114,7 @@ def _make_client(client_id: str, protocol: MqttProtocol) -> mqtt.Client:
     raise ValueError(f"unsupported MQTT protocol {protocol!r}; use '3.1.1' or '5'")
 
 
-def _connect(
-    client: mqtt.Client, host: str, port: int, timeout_s: float, tracker: _DeliveryTracker
-) -> None:
+def _connect(client: mqtt.Client, host: str, port: int, timeout_s: float, tracker: _DeliveryTracker) -> None:
     """Connect, start the network thread and wait for a successful CONNACK."""
     connected = threading.Event()
     refusal: list[str] = []
@@ -145,24 +143,17 @@ def _connect(
             # paho reconnects by itself and resends unacknowledged QoS 1 messages.
             log.warning("connection to %s:%d lost (%s); reconnecting", host, port, reason)
 
-    def on_publish(
-        _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties | None
-    ) -> None:
+    def on_publish(_c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties | None) -> None:
         tracker.acked(mid, failed=reason.is_failure)
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
     client.on_publish = on_publish
-    hint = (
-        "start a broker there (`pakhuis run` embeds one) "
-        "or point the simulator at the right host and port"
-    )
+    hint = "start a broker there (`pakhuis run` embeds one) or point the simulator at the right host and port"
     try:
         client.connect(host, port, keepalive=30)
     except OSError as exc:
-        raise SimulatorConnectionError(
-            f"cannot reach MQTT broker at {host}:{port} ({exc}); {hint}"
-        ) from exc
+        raise SimulatorConnectionError(f"cannot reach MQTT broker at {host}:{port} ({exc}); {hint}") from exc
     client.loop_start()
     if not connected.wait(timeout_s):
         client.loop_stop()
@@ -285,9 +276,7 @@ def run_simulation(
     finally:
         # Let paho deliver what is queued before we hang up; anything left is reported.
         if not tracker.wait_below(1, drain_timeout_s):
-            log.warning(
-                "%d messages not acknowledged by %s:%d at shutdown", tracker.pending, host, port
-            )
+            log.warning("%d messages not acknowledged by %s:%d at shutdown", tracker.pending, host, port)
         unacked = tracker.pending
         client.disconnect()
         client.loop_stop()

@@ -19,10 +19,7 @@ from typing import Any
 import faust
 
 from pakhuis.codec import (
-    ALERTS_TOPIC,
-    DEADLETTER_TOPIC,
-    LIVE_TOPIC,
-    READINGS_TOPIC,
+    KafkaTopics,
     decode_dead_letter,
     decode_reading,
     encode_alert,
@@ -38,7 +35,7 @@ log = logging.getLogger(__name__)
 _NO_WRITE = WriteResult(0, 0, 0)
 
 
-def _decode_readings(values: list[bytes]) -> tuple[list[Reading], list[DeadLetter]]:
+def _decode_readings(values: list[bytes], source: str) -> tuple[list[Reading], list[DeadLetter]]:
     readings: list[Reading] = []
     refused: list[DeadLetter] = []
     for value in values:
@@ -49,7 +46,7 @@ def _decode_readings(values: list[bytes]) -> tuple[list[Reading], list[DeadLette
             # keep the record, say why, and go on.
             refused.append(
                 DeadLetter(
-                    topic=f"kafka:{READINGS_TOPIC}",
+                    topic=f"kafka:{source}",
                     payload=bytes(value),
                     decoder="kafka-reading",
                     rejections=(Rejection("bad_kafka_record", f"not a pakhuis reading record: {exc}"),),
@@ -65,12 +62,13 @@ def create_faust_app(
     bootstrap: str,
     partitions: int,
     datadir: Path,
+    topics: KafkaTopics,
     batch_max_readings: int = 5000,
     batch_max_seconds: float = 1.0,
     stale_check_s: float = 30.0,
 ) -> faust.App:
     app = faust.App(
-        "pakhuis-stream",
+        topics.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         store="memory://",
         datadir=str(datadir),
@@ -81,12 +79,20 @@ def create_faust_app(
         web_enabled=False,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # A worker that dies (SIGKILL, node loss) is noticed within 10 s and its partitions move
+        # to the others; Kafka's default would leave them idle for up to a minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         stream_wait_empty=False,
     )
-    readings_topic = app.topic(READINGS_TOPIC, key_type=bytes, value_type=bytes, partitions=partitions)
-    deadletter_topic = app.topic(DEADLETTER_TOPIC, key_type=bytes, value_type=bytes, partitions=partitions)
-    alerts_topic = app.topic(ALERTS_TOPIC, key_type=bytes, value_type=bytes, partitions=partitions)
-    live_topic = app.topic(LIVE_TOPIC, key_type=bytes, value_type=bytes, partitions=partitions)
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, partitions=partitions)
+
+    readings_topic = topic(topics.readings)
+    deadletter_topic = topic(topics.deadletter)
+    alerts_topic = topic(topics.alerts)
+    live_topic = topic(topics.live)
 
     async def publish(outcome: PipelineOutcome) -> None:
         for alert in outcome.alerts:
@@ -100,7 +106,7 @@ def create_faust_app(
     @app.agent(readings_topic, name="persist")
     async def persist(stream: faust.StreamT[bytes]) -> Any:
         async for values in stream.take(batch_max_readings, within=batch_max_seconds):
-            readings, refused = _decode_readings(list(values))
+            readings, refused = _decode_readings(list(values), topics.readings)
             batch = [Envelope(readings)] + [Envelope([], letter) for letter in refused]
             outcome = await call_with_retry(pipeline, batch, what=f"{len(values)} Kafka records")
             await publish(outcome)

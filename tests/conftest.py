@@ -26,6 +26,11 @@ os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
 
 EXTERNAL_MQTT_URL = os.environ.get("PAKHUIS_MQTT_URL") or None
 EXTERNAL_DATABASE_URL = os.environ.get("PAKHUIS_DATABASE_URL") or None
+EXTERNAL_KAFKA_URL = os.environ.get("PAKHUIS_KAFKA_URL") or None
+
+
+def _distributed_available() -> bool:
+    return bool(EXTERNAL_MQTT_URL and EXTERNAL_DATABASE_URL and EXTERNAL_KAFKA_URL)
 
 
 def _backends() -> list[str]:
@@ -41,7 +46,41 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_report_header() -> list[str]:
-    return [f"pakhuis backends: {', '.join(_backends())}"]
+    lines = [f"pakhuis backends: {', '.join(_backends())}"]
+    if not _distributed_available():
+        lines.append(
+            "distributed-mode tests deselected: they need PAKHUIS_MQTT_URL (Mosquitto), "
+            "PAKHUIS_KAFKA_URL and PAKHUIS_DATABASE_URL (bash .ci/run starts all three)"
+        )
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Distributed mode is Mosquitto + Kafka + PostgreSQL by definition; there is no embedded
+    # stand-in for Kafka, so without them these tests are not collected (CI always has them).
+    if _distributed_available():
+        return
+    kept = [item for item in items if item.get_closest_marker("distributed") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
+@dataclass
+class Distributed:
+    broker: Broker
+    database: Database
+    kafka: str
+
+
+@pytest.fixture(scope="session")
+def distributed() -> Iterator[Distributed]:
+    assert EXTERNAL_MQTT_URL and EXTERNAL_DATABASE_URL and EXTERNAL_KAFKA_URL
+    mqtt_parts = urlsplit(EXTERNAL_MQTT_URL)
+    broker = Broker("mosquitto", mqtt_parts.hostname or "127.0.0.1", mqtt_parts.port or 1883, "5")
+    database = Database("external", EXTERNAL_DATABASE_URL, _prepare_template(EXTERNAL_DATABASE_URL))
+    yield Distributed(broker, database, EXTERNAL_KAFKA_URL.removeprefix("kafka://"))
+    database.drop_all()
 
 
 @dataclass
@@ -89,10 +128,15 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         yield Backend("external", broker, database)
         database.drop_all()
         return
-    embedded_db: Database = request.getfixturevalue("embedded_database")
+    yield request.getfixturevalue("embedded_backend")
+
+
+@pytest.fixture(scope="session")
+def embedded_backend(embedded_database: Database) -> Iterator[Backend]:
+    """The project's own embedded broker and PostgreSQL, whatever else is available."""
     thread = EmbeddedBrokerThread(free_port())
     thread.start()
-    yield Backend("embedded", Broker("embedded", "127.0.0.1", thread.port, "3.1.1"), embedded_db)
+    yield Backend("embedded", Broker("embedded", "127.0.0.1", thread.port, "3.1.1"), embedded_database)
     thread.stop()
 
 

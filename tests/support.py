@@ -283,3 +283,33 @@ class PluggableProxy:
         user = parts.username or "postgres"
         auth = f"{user}:{parts.password}" if parts.password else user
         return urlunsplit(("postgresql", f"{auth}@127.0.0.1:{self.port}", parts.path, "", ""))
+
+
+def publish_messages(
+    broker: Broker, messages: list[tuple[str, bytes]], *, per_second: float | None = None
+) -> None:
+    """Publish (topic, payload) pairs at QoS 1 with paho, in order, optionally paced; waits for
+    every PUBACK. For workloads spread over many topics (mosquitto_pub -l takes one topic)."""
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=MQTTProtocolVersion.MQTTv5 if broker.protocol == "5" else MQTTProtocolVersion.MQTTv311,
+    )
+    client.max_inflight_messages_set(200)
+    client.max_queued_messages_set(0)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        started = time.monotonic()
+        infos = []
+        for i, (topic, payload) in enumerate(messages):
+            infos.append(client.publish(topic, payload, qos=1))
+            if per_second is not None:
+                ahead = started + (i + 1) / per_second - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+        for info in infos:
+            info.wait_for_publish(120)
+            assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
