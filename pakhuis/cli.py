@@ -517,7 +517,7 @@ def stream_worker(
                 datadir=datadir,
                 topics=topics,
                 batch_max_readings=settings.batch_max_readings,
-                batch_max_seconds=settings.batch_max_seconds,
+                batch_max_seconds=settings.stream_max_wait_s,
                 stale_check_s=settings.stale_check_s,
             )
             described = settings.describe()

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
 
     batch_max_readings: int = Field(5000, ge=1)
     batch_max_seconds: float = Field(1.0, gt=0)
+    # Stream workers: how long a batch of Kafka records may wait to fill. Ingest already grouped
+    # readings into records, so a short wait keeps latency low without small writes.
+    stream_max_wait_s: float = Field(0.25, gt=0)
     max_future_s: float = Field(300.0, ge=0)
 
     # Daily rollup buckets start at local midnight in this zone (hourly ones are zone-free).

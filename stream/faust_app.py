@@ -21,7 +21,7 @@ import faust
 from pakhuis.codec import (
     KafkaTopics,
     decode_dead_letter,
-    decode_reading,
+    decode_sensor_readings,
     encode_alert,
     sensor_key,
 )
@@ -40,7 +40,7 @@ def _decode_readings(values: list[bytes], source: str) -> tuple[list[Reading], l
     refused: list[DeadLetter] = []
     for value in values:
         try:
-            readings.append(decode_reading(value))
+            readings.extend(decode_sensor_readings(value))
         except (ValueError, KeyError, TypeError) as exc:
             # Only our own producer writes this topic, so this is a bug or a foreign writer:
             # keep the record, say why, and go on.
@@ -64,6 +64,7 @@ def create_faust_app(
     datadir: Path,
     topics: KafkaTopics,
     batch_max_readings: int = 5000,
+    batch_max_records: int = 500,
     batch_max_seconds: float = 1.0,
     stale_check_s: float = 30.0,
 ) -> faust.App:
@@ -105,11 +106,16 @@ def create_faust_app(
 
     @app.agent(readings_topic, name="persist")
     async def persist(stream: faust.StreamT[bytes]) -> Any:
-        async for values in stream.take(batch_max_readings, within=batch_max_seconds):
+        # A record holds one sensor's readings from one or more messages; batches are cut
+        # into pipeline calls of at most batch_max_readings readings.
+        async for values in stream.take(batch_max_records, within=batch_max_seconds):
             readings, refused = _decode_readings(list(values), topics.readings)
-            batch = [Envelope(readings)] + [Envelope([], letter) for letter in refused]
-            outcome = await call_with_retry(pipeline, batch, what=f"{len(values)} Kafka records")
-            await publish(outcome)
+            for start in range(0, max(len(readings), 1), batch_max_readings):
+                chunk = [Envelope(readings[start : start + batch_max_readings])]
+                if start == 0:
+                    chunk += [Envelope([], letter) for letter in refused]
+                outcome = await call_with_retry(pipeline, chunk, what=f"{len(values)} Kafka records")
+                await publish(outcome)
 
     @app.agent(deadletter_topic, name="deadletters")
     async def deadletters(stream: faust.StreamT[bytes]) -> Any:

@@ -313,3 +313,40 @@ def publish_messages(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def publish_parallel(broker: Broker, lines_by_topic: dict[str, list[str]]) -> None:
+    """One real publisher process per topic, all at once (QoS 1), waiting for all of them."""
+    procs = [publish_lines(broker, topic, lines, background=True) for topic, lines in lines_by_topic.items()]
+    for proc in procs:
+        assert proc is not None and proc.wait(300) == 0
+
+
+class RawReceiver:
+    """The baseline: a bare paho subscriber (QoS 1, automatic acks) that only counts messages."""
+
+    def __init__(self, broker: Broker, topic_filter: str, expected: int) -> None:
+        self.expected = expected
+        self.count = 0
+        self.done = threading.Event()
+        subscribed = threading.Event()
+        self._client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"raw-{uuid.uuid4().hex[:8]}",
+            protocol=MQTTProtocolVersion.MQTTv5 if broker.protocol == "5" else MQTTProtocolVersion.MQTTv311,
+        )
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *args: subscribed.set()
+        self._client.connect(broker.host, broker.port)
+        self._client.subscribe(topic_filter, qos=1)
+        self._client.loop_start()
+        assert subscribed.wait(10), "the raw subscriber was not subscribed"
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self.count += 1
+        if self.count >= self.expected:
+            self.done.set()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
