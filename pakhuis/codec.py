@@ -13,7 +13,6 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pakhuis.alerts import Alert
 from pakhuis.quantities import Quantity
@@ -54,38 +53,6 @@ class KafkaTopics:
 
 def sensor_key(tenant: str, sensor: str) -> bytes:
     return f"{tenant}/{sensor}".encode()
-
-
-def encode_reading(reading: Reading) -> bytes:
-    doc: dict[str, Any] = {
-        "tenant": reading.tenant,
-        "sensor": reading.sensor,
-        "quantity": reading.quantity.value,
-        "value": reading.value,
-        "time": reading.time.isoformat(),
-        "received": reading.received.isoformat(),
-        "format": reading.source_format,
-        "quality": reading.quality.value,
-    }
-    if reading.time_end is not None:
-        doc["time_end"] = reading.time_end.isoformat()
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def decode_reading(data: bytes) -> Reading:
-    doc = json.loads(data)
-    time_end = doc.get("time_end")
-    return Reading(
-        tenant=doc["tenant"],
-        sensor=doc["sensor"],
-        quantity=Quantity(doc["quantity"]),
-        value=float(doc["value"]),
-        time=datetime.fromisoformat(doc["time"]),
-        received=datetime.fromisoformat(doc["received"]),
-        source_format=doc["format"],
-        quality=QualityLabel(doc["quality"]),
-        time_end=datetime.fromisoformat(time_end) if time_end else None,
-    )
 
 
 def encode_sensor_readings(readings: list[Reading]) -> bytes:

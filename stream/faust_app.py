@@ -41,7 +41,7 @@ def _decode_readings(values: list[bytes], source: str) -> tuple[list[Reading], l
     for value in values:
         try:
             readings.extend(decode_sensor_readings(value))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # Only our own producer writes this topic, so this is a bug or a foreign writer:
             # keep the record, say why, and go on.
             refused.append(
@@ -54,6 +54,20 @@ def _decode_readings(values: list[bytes], source: str) -> tuple[list[Reading], l
                 )
             )
     return readings, refused
+
+
+def _decode_dead_letter(value: bytes, source: str) -> DeadLetter:
+    try:
+        return decode_dead_letter(value)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Keep even a record we cannot read: its bytes go to the store with the reason.
+        return DeadLetter(
+            topic=f"kafka:{source}",
+            payload=bytes(value),
+            decoder="kafka-deadletter",
+            rejections=(Rejection("bad_kafka_record", f"not a pakhuis dead-letter record: {exc}"),),
+            received=datetime.now(UTC),
+        )
 
 
 def create_faust_app(
@@ -120,7 +134,7 @@ def create_faust_app(
     @app.agent(deadletter_topic, name="deadletters")
     async def deadletters(stream: faust.StreamT[bytes]) -> Any:
         async for values in stream.take(500, within=batch_max_seconds):
-            batch = [Envelope([], decode_dead_letter(value)) for value in values]
+            batch = [Envelope([], _decode_dead_letter(value, topics.deadletter)) for value in values]
             await call_with_retry(pipeline.persist, batch, what=f"{len(batch)} dead letters")
 
     @app.timer(stale_check_s, on_leader=True)  # type: ignore[untyped-decorator]

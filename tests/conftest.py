@@ -100,6 +100,11 @@ def _prepare_template(admin_url: str) -> str:
     parts = urlsplit(admin_url)
     with Store(parts._replace(path=f"/{template}").geturl()) as store:
         store.migrate()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        # TimescaleDB's background workers connect to every database, and a database with
+        # sessions cannot be cloned: close the template to connections once it is migrated.
+        conn.execute(f'ALTER DATABASE "{template}" WITH ALLOW_CONNECTIONS false')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (template,))
     return template
 
 

@@ -161,7 +161,9 @@ def close_stale_for_batch(cur: psycopg.Cursor[Any]) -> list[int]:
         """UPDATE alerts a SET closed = now()
            FROM sensors s
            WHERE a.sensor_id = s.id AND a.rule = 'stale' AND a.closed IS NULL
-             AND EXISTS (SELECT 1 FROM staging_readings r WHERE r.tenant = s.tenant AND r.sensor = s.name)
+             -- Only data received after the alert opened; a redelivered old batch is no sign of life.
+             AND EXISTS (SELECT 1 FROM staging_readings r
+                         WHERE r.tenant = s.tenant AND r.sensor = s.name AND r.received > a.opened)
            RETURNING a.id"""
     )
     return [int(r[0]) for r in cur.fetchall()]

@@ -7,10 +7,13 @@ keeps them right when a batch is redelivered or holds duplicates.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+
+log = logging.getLogger(__name__)
 
 # Buckets touched by the batch in staging_readings, keyed like the rollup tables.
 _TOUCHED = """
@@ -55,19 +58,31 @@ def recompute_touched(cur: psycopg.Cursor[Any], timezone: str) -> None:
     )
 
 
-# Continuous-aggregate policies only look back this far; older writes (a backfill, a sensor
-# that was offline for days) are refreshed explicitly after the batch commits.
-POLICY_LOOKBACK = {"observations_hourly": timedelta(days=3), "observations_daily": timedelta(days=7)}
+# Real-time aggregation covers only what the continuous aggregate has not materialized yet
+# (newer than about its end offset). A write older than that — a late reading, a backfill —
+# would otherwise show up only at the next policy run (or never, beyond the policy's look-back),
+# so the touched range is refreshed right after the batch commits. The window gets a margin of
+# two buckets each side so it always spans whole buckets (a 25-hour DST day included).
+REFRESH = {
+    "observations_hourly": (timedelta(hours=1), timedelta(hours=2)),
+    "observations_daily": (timedelta(days=1), timedelta(days=2)),
+}
 
 
 def refresh_continuous_aggregates(
     conn: psycopg.Connection[Any], oldest: datetime, newest: datetime, now: datetime
 ) -> None:
-    for view, lookback in POLICY_LOOKBACK.items():
-        if oldest < now - lookback:
+    for view, (end_offset, margin) in REFRESH.items():
+        if oldest >= now - end_offset:
+            continue
+        try:
             # CALL cannot run inside a transaction: the connection is in autocommit here.
             conn.execute(
-                "CALL refresh_continuous_aggregate(%s, %s::timestamptz - INTERVAL '1 day', "
-                "%s::timestamptz + INTERVAL '1 day')",
-                (view, oldest, min(newest, now - lookback)),
+                "CALL refresh_continuous_aggregate(%s, %s::timestamptz, %s::timestamptz)",
+                (view, oldest - margin, min(newest + margin, now)),
             )
+        except psycopg.DatabaseError as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                raise
+            # The readings are committed; the refresh policy will catch up within its look-back.
+            log.warning("refreshing %s after a late write failed: %s", view, exc)

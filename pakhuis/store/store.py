@@ -484,10 +484,13 @@ class Store:
             cur.execute(
                 f"""SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit, r.bucket AS time,
                            r.mean, r.min, r.max, r.count,
-                           least(1.0, r.count * coalesce(s.expected_interval_s, s.typical_interval_s)
-                                      / {bucket_seconds}) AS coverage
+                           -- least() skips NULLs: an unknown interval must stay unknown.
+                           CASE WHEN i.interval_s IS NULL THEN NULL
+                                ELSE least(1.0, r.count * i.interval_s / {bucket_seconds}) END AS coverage
                     FROM {table} r
                     JOIN sensors s ON s.id = r.sensor_id
+                    CROSS JOIN LATERAL
+                        (SELECT coalesce(s.expected_interval_s, s.typical_interval_s) AS interval_s) i
                     JOIN quantities q ON q.id = r.quantity_id
                     WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
                       AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
