@@ -51,6 +51,7 @@ class StreamPipeline:
         alert_hourly_mean_above: dict[str, float],
         stale_factor: float,
     ) -> None:
+        self._store = store
         self.persist = PersistHandler(store)
         self.thresholds = ThresholdAlerts(store, alert_above)
         self.hourly_means = HourlyMeanAlerts(store, alert_hourly_mean_above)
@@ -65,4 +66,6 @@ class StreamPipeline:
         return PipelineOutcome(write, alerts, self.live(readings))
 
     def sweep(self, now: datetime) -> list[Alert]:
+        """The periodic part: stale sensors, and continuous aggregates catching up with late writes."""
+        self._store.refresh_rollups()
         return self.staleness(now)

@@ -95,13 +95,16 @@ def apply_hourly_means(
     changed: list[tuple[int, str]] = []
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            """SELECT s.id AS sensor_id, h.quantity_id, h.bucket, h.mean
+            # From the observations themselves (one hour each): a continuous aggregate may not
+            # have caught up with a late write yet.
+            """SELECT s.id AS sensor_id, k.qid AS quantity_id, k.hour AS bucket, avg(o.value) AS mean
                FROM unnest(%s::text[], %s::text[], %s::int[], %s::timestamptz[])
                     AS k(tenant, sensor, qid, hour)
                JOIN sensors s ON s.tenant = k.tenant AND s.name = k.sensor
-               JOIN observations_hourly h ON h.sensor_id = s.id AND h.quantity_id = k.qid
-                                         AND h.bucket = k.hour
-               ORDER BY h.bucket""",
+               JOIN observations o ON o.sensor_id = s.id AND o.quantity_id = k.qid
+                                  AND o.time >= k.hour AND o.time < k.hour + INTERVAL '1 hour'
+               GROUP BY s.id, k.qid, k.hour
+               ORDER BY k.hour""",
             ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys]),
         )
         for row in cur.fetchall():

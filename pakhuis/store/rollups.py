@@ -32,6 +32,20 @@ ON CONFLICT (sensor_id, quantity_id, bucket) DO UPDATE
 SET mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max, count = EXCLUDED.count
 """
 
+_DAILY_FROM_HOURLY = """
+INSERT INTO observations_daily AS t (sensor_id, quantity_id, bucket, mean, min, max, count)
+SELECT h.sensor_id, h.quantity_id, b.bucket,
+       sum(h.mean * h.count) / sum(h.count), min(h.min), max(h.max), sum(h.count)
+FROM ({touched}) b
+JOIN observations_hourly h ON h.sensor_id = b.sensor_id AND h.quantity_id = b.quantity_id
+                          AND h.bucket >= b.bucket
+                          AND h.bucket < ((b.bucket AT TIME ZONE %(tz)s + INTERVAL '1 day')
+                                          AT TIME ZONE %(tz)s)
+GROUP BY h.sensor_id, h.quantity_id, b.bucket
+ON CONFLICT (sensor_id, quantity_id, bucket) DO UPDATE
+SET mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max, count = EXCLUDED.count
+"""
+
 HOURLY_BUCKET = "date_bin(INTERVAL '1 hour', {col}, TIMESTAMPTZ '2000-01-01 00:00+00')"
 # Local midnight in the reporting zone, as an instant (23 or 25 hours long across DST).
 DAILY_BUCKET = "(date_trunc('day', {col} AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s)"
@@ -47,42 +61,52 @@ def recompute_touched(cur: psycopg.Cursor[Any], timezone: str) -> None:
             bucket_end="b.bucket + INTERVAL '1 hour'",
         )
     )
-    daily = DAILY_BUCKET.format(col="r.time")
+    # Days are combined from the (just updated) hours rather than rescanned: a day of a 1 Hz
+    # sensor is 86,400 rows, its hours 24. Needs a reporting zone with whole-hour offsets.
     cur.execute(
-        _RECOMPUTE.format(
-            table="observations_daily",
-            touched=_TOUCHED.format(bucket=daily),
-            bucket_end="((b.bucket AT TIME ZONE %(tz)s + INTERVAL '1 day') AT TIME ZONE %(tz)s)",
-        ),
+        _DAILY_FROM_HOURLY.format(touched=_TOUCHED.format(bucket=DAILY_BUCKET.format(col="r.time"))),
         {"tz": timezone},
     )
 
 
 # Real-time aggregation covers only what the continuous aggregate has not materialized yet
 # (newer than about its end offset). A write older than that — a late reading, a backfill —
-# would otherwise show up only at the next policy run (or never, beyond the policy's look-back),
-# so the touched range is refreshed right after the batch commits. The window gets a margin of
-# two buckets each side so it always spans whole buckets (a 25-hour DST day included).
+# is queued (in the writing transaction) and refreshed by `refresh_queued`, which merges the
+# queued ranges. The window gets a margin of two buckets each side so it always spans whole
+# buckets (a 25-hour DST day included).
 REFRESH = {
     "observations_hourly": (timedelta(hours=1), timedelta(hours=2)),
     "observations_daily": (timedelta(days=1), timedelta(days=2)),
 }
 
 
-def refresh_continuous_aggregates(
-    conn: psycopg.Connection[Any], oldest: datetime, newest: datetime, now: datetime
-) -> None:
+def queue_late_refresh(cur: psycopg.Cursor[Any], oldest: datetime, newest: datetime, now: datetime) -> None:
     for view, (end_offset, margin) in REFRESH.items():
-        if oldest >= now - end_offset:
-            continue
-        try:
-            # CALL cannot run inside a transaction: the connection is in autocommit here.
-            conn.execute(
-                "CALL refresh_continuous_aggregate(%s, %s::timestamptz, %s::timestamptz)",
+        if oldest < now - end_offset:
+            cur.execute(
+                "INSERT INTO rollup_refresh_queue (view, start, finish) VALUES (%s, %s, %s)",
                 (view, oldest - margin, min(newest + margin, now)),
             )
-        except psycopg.DatabaseError as exc:
-            if isinstance(exc, psycopg.OperationalError):
-                raise
-            # The readings are committed; the refresh policy will catch up within its look-back.
-            log.warning("refreshing %s after a late write failed: %s", view, exc)
+
+
+def refresh_queued(conn: psycopg.Connection[Any]) -> int:
+    """Refresh the queued ranges, merged per view; returns how many refreshes ran."""
+    done = 0
+    for view in REFRESH:
+        rows = conn.execute(
+            "SELECT id, start, finish FROM rollup_refresh_queue WHERE view = %s ORDER BY start", (view,)
+        ).fetchall()
+        if not rows:
+            continue
+        merged: list[list[datetime]] = []
+        for _, start, finish in rows:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], finish)
+            else:
+                merged.append([start, finish])
+        for start, finish in merged:
+            # CALL cannot run inside a transaction: the connection is in autocommit here.
+            conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, start, finish))
+            done += 1
+        conn.execute("DELETE FROM rollup_refresh_queue WHERE id = ANY(%s)", ([r[0] for r in rows],))
+    return done

@@ -272,6 +272,13 @@ class Store:
                     recovered = alerting.close_stale_for_batch(cur)
                     if mode == "table":
                         rollups.recompute_touched(cur, timezone)
+                    else:
+                        rollups.queue_late_refresh(
+                            cur,
+                            min(r.time for r in readings),
+                            max(r.time for r in readings),
+                            datetime.now(UTC),
+                        )
                     # ON COMMIT DELETE ROWS empties staging; truncate anyway in case the
                     # connection is reused inside a longer transaction.
                     cur.execute("TRUNCATE staging_readings")
@@ -299,16 +306,20 @@ class Store:
                         ],
                     )
         alerts: list[Alert] = []
-        if recovered or (readings and mode == "continuous_aggregate"):
+        if recovered:
             with self._connection() as conn:
                 alerts = alerting.describe(conn, [(alert_id, "closed") for alert_id in recovered])
-                if mode == "continuous_aggregate":
-                    rollups.refresh_continuous_aggregates(
-                        conn, min(r.time for r in readings), max(r.time for r in readings), datetime.now(UTC)
-                    )
         return WriteResult(
             readings=len(readings), inserted=inserted, dead_letters=len(dead_letters), alerts=tuple(alerts)
         )
+
+    def refresh_rollups(self) -> int:
+        """Bring continuous aggregates up to date with queued late writes (no-op on plain
+        PostgreSQL, whose rollup tables are kept current by every write). Run periodically."""
+        if self.rollup_mode()[0] == "table":
+            return 0
+        with self._connection() as conn:
+            return rollups.refresh_queued(conn)
 
     # -- alerts ------------------------------------------------------------------------------
 

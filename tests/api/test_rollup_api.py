@@ -46,6 +46,7 @@ def client(store: Store, database_url: str) -> Iterator[TestClient]:
         *(_r("no2-1", Quantity.NO2, 7 * i, 30.0 + i, tenant="delft") for i in range(20)),
     ]
     store.write_batch(readings)
+    store.refresh_rollups()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "UPDATE sensors SET expected_interval_s = 300 WHERE name = 'no2-1' AND tenant = 'haarlem'"
@@ -167,6 +168,7 @@ def test_alerts_endpoint_lists_open_and_closed_alerts(client: TestClient, store:
         for m, v in ((0, 85.0), (1, 60.0), (2, 90.0))
     ] + [Reading("velsen", "kolk-1", Quantity.FILL_LEVEL, 99.0, t, t, "native")]
     store.write_batch(drains)
+    store.refresh_rollups()
     changed = rule(drains)
     assert sorted(a.state for a in changed) == ["closed", "opened", "opened", "opened"]
 
