@@ -7,13 +7,16 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from api.bridge import MqttBridge
 from api.errors import install_error_handlers
-from api.routers import alerts, deadletter, health, observations, sensors
+from api.routers import alerts, deadletter, health, http_ingest, metrics, observations, sensors
 from pakhuis import __version__
 from pakhuis.store import Store
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(
+    store: Store, *, bridge: MqttBridge | None = None, http_ingest_tenant: str = "public"
+) -> FastAPI:
     app = FastAPI(
         title="pakhuis",
         version=__version__,
@@ -22,12 +25,17 @@ def create_app(store: Store) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.store = store
+    # HTTP ingest (TTN webhooks, Sensor.Community pushes) is published to the broker through this.
+    app.state.bridge = bridge
+    app.state.http_ingest_tenant = http_ingest_tenant
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(sensors.router, prefix="/api/v1")
     app.include_router(observations.router, prefix="/api/v1")
     app.include_router(deadletter.router, prefix="/api/v1")
     app.include_router(alerts.router, prefix="/api/v1")
+    app.include_router(http_ingest.router)
+    app.include_router(metrics.router)
 
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
 

@@ -21,7 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ingest.decode import decode_message
+from ingest.decode import MessageDecoder
 from pakhuis.errors import ServiceStartError
 from pakhuis.reading import Envelope
 
@@ -46,8 +46,11 @@ class MqttOptions:
 class MqttIngest:
     """Subscribes, decodes each message into an Envelope and hands it on with an ack callback."""
 
-    def __init__(self, options: MqttOptions, hand_on: Callable[[Envelope], None]) -> None:
+    def __init__(
+        self, options: MqttOptions, hand_on: Callable[[Envelope], None], decoder: MessageDecoder | None = None
+    ) -> None:
         self.options = options
+        self._decoder = decoder if decoder is not None else MessageDecoder(max_future_s=options.max_future_s)
         self._hand_on = hand_on
         self._connected = threading.Event()
         self._connect_error: str | None = None
@@ -152,12 +155,7 @@ class MqttIngest:
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         self.received += 1
-        envelope = decode_message(
-            message.topic,
-            bytes(message.payload),
-            datetime.now(UTC),
-            max_future_s=self.options.max_future_s,
-        )
+        envelope = self._decoder.decode(message.topic, bytes(message.payload), datetime.now(UTC))
         mid, qos = message.mid, message.qos
 
         def ack() -> None:

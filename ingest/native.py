@@ -9,44 +9,18 @@ a bad item is refused with a reason while the message's good items are still sto
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from ingest.topics import TopicInfo
-from ingest.units import UnknownUnit, to_canonical
-from ingest.validate import check_time, check_value
-from pakhuis.quantities import QUANTITIES, Quantity, parse_quantity
+from ingest.build import build_reading, number, parse_time
+from ingest.context import DecodeContext, Decoded
+from ingest.jsondoc import load_json
 from pakhuis.reading import Reading, Rejection
 
 FORMAT = "native"
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    readings: list[Reading]
-    rejections: list[Rejection]
-
-
-def parse_time(text: Any, field: str, item: int | None) -> datetime | Rejection:
-    if not isinstance(text, str):
-        return Rejection("bad_time", f"{field} must be an ISO-8601 string, got {type(text).__name__}", item)
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return Rejection("bad_time", f"{field} {text!r} is not an ISO-8601 date-time", item)
-    if value.tzinfo is None:
-        return Rejection(
-            "bad_time",
-            f"{field} {text!r} has no UTC offset; add 'Z' or e.g. '+01:00' so it is unambiguous",
-            item,
-        )
-    return value.astimezone(UTC)
-
-
 def _decode_item(
-    obj: Any, item: int | None, topic: TopicInfo, received: datetime, max_future_s: float
+    obj: Any, item: int | None, ctx: DecodeContext, tenant: str, sensor: str
 ) -> Reading | Rejection:
     if not isinstance(obj, dict):
         return Rejection("bad_shape", f"expected a JSON object, got {type(obj).__name__}", item)
@@ -54,58 +28,42 @@ def _decode_item(
     if missing:
         return Rejection("missing_field", f"missing field(s): {', '.join(missing)}", item)
     name = obj["quantity"]
-    quantity = parse_quantity(name) if isinstance(name, str) else None
-    if quantity is None:
-        known = ", ".join(q.value for q in Quantity)
-        return Rejection("unknown_quantity", f"unknown quantity {name!r}; known: {known}", item)
-    raw_value = obj["value"]
-    # bool is an int in Python; a sensor sending true/false for a number is a bug, not a 1.
-    if isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
-        return Rejection("bad_value", f"{quantity.value} value {raw_value!r} is not a number", item)
+    if not isinstance(name, str):
+        return Rejection("unknown_quantity", f"quantity must be a name, got {name!r}", item)
+    value = number(obj["value"], name, item)
+    if isinstance(value, Rejection):
+        return value
     unit = obj.get("unit")
     if unit is not None and not isinstance(unit, str):
         return Rejection("unknown_unit", f"unit {unit!r} must be a string", item)
-    try:
-        value = to_canonical(quantity, float(raw_value), unit)
-    except UnknownUnit as exc:
-        return Rejection("unknown_unit", str(exc), item)
-    except OverflowError:
-        value = float("inf")
     time = parse_time(obj["time"], "time", item)
     if isinstance(time, Rejection):
         return time
-    time_end: datetime | None = None
+    time_end = None
     if obj.get("time_end") is not None:
         parsed_end = parse_time(obj["time_end"], "time_end", item)
         if isinstance(parsed_end, Rejection):
             return parsed_end
-        if parsed_end < time:
-            return Rejection("bad_time", "time_end lies before time", item)
         time_end = parsed_end
-    problem = check_value(quantity, value, item) or check_time(time, received, max_future_s, item)
-    if problem is not None:
-        return problem
-    if QUANTITIES[quantity].integral:
-        value = float(round(value))
-    return Reading(
-        tenant=topic.tenant,
-        sensor=topic.sensor,
-        quantity=quantity,
+    return build_reading(
+        ctx,
+        tenant=tenant,
+        sensor=sensor,
+        quantity=name,
         value=value,
+        unit=unit,
         time=time,
-        received=received,
-        source_format=FORMAT,
         time_end=time_end,
+        source_format=FORMAT,
+        item=item,
     )
 
 
-def decode(payload: bytes, topic: TopicInfo, received: datetime, max_future_s: float) -> Decoded:
-    try:
-        document = json.loads(payload)
-    except UnicodeDecodeError:
-        return Decoded([], [Rejection("bad_json", "payload is not UTF-8 text")])
-    except json.JSONDecodeError as exc:
-        return Decoded([], [Rejection("bad_json", f"payload is not valid JSON: {exc}")])
+def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
+    assert ctx.tenant is not None and ctx.sensor is not None  # the topic names them
+    document = load_json(payload)
+    if isinstance(document, Rejection):
+        return Decoded([], [document])
     if isinstance(document, dict):
         items: list[Any] = [document]
         indexed = False
@@ -127,9 +85,6 @@ def decode(payload: bytes, topic: TopicInfo, received: datetime, max_future_s: f
     readings: list[Reading] = []
     rejections: list[Rejection] = []
     for index, obj in enumerate(items):
-        outcome = _decode_item(obj, index if indexed else None, topic, received, max_future_s)
-        if isinstance(outcome, Rejection):
-            rejections.append(outcome)
-        else:
-            readings.append(outcome)
+        outcome = _decode_item(obj, index if indexed else None, ctx, ctx.tenant, ctx.sensor)
+        (rejections if isinstance(outcome, Rejection) else readings).append(outcome)  # type: ignore[arg-type]
     return Decoded(readings, rejections)

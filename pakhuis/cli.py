@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
@@ -43,6 +43,18 @@ stream_app = typer.Typer(help="Distributed stream processing (Faust on Kafka).",
 app.add_typer(stream_app, name="stream")
 kafka_app = typer.Typer(help="A local Kafka for development.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+deadletter_app = typer.Typer(
+    help="Refused messages: replay them after fixing the cause.", no_args_is_help=True
+)
+app.add_typer(deadletter_app, name="deadletter")
+sensors_app = typer.Typer(help="The sensor register.", no_args_is_help=True)
+app.add_typer(sensors_app, name="sensors")
+tenants_app = typer.Typer(help="Tenants and their policy for unregistered sensors.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+datastreams_app = typer.Typer(
+    help="SensorThings Datastreams (which sensor and quantity).", no_args_is_help=True
+)
+app.add_typer(datastreams_app, name="datastreams")
 
 console = Console(highlight=False, soft_wrap=True)
 log = logging.getLogger("pakhuis")
@@ -114,6 +126,34 @@ def _mqtt_options(settings: Settings, *, protocol: str | None = None) -> Any:
     )
 
 
+def _message_decoder(settings: Settings, store: Store) -> Any:
+    from ingest.decode import MessageDecoder
+    from ingest.directory import SensorDirectory
+    from ingest.mappings import load_mappings
+
+    directory = SensorDirectory(
+        known_sensors=store.known_sensors,
+        tenant_policies=store.tenant_policies,
+        datastream=store.datastream,
+        default_policy=settings.unknown_sensor_policy,
+    )
+    return MessageDecoder(
+        mappings=load_mappings(settings.mappings_file),
+        directory=directory,
+        max_future_s=settings.max_future_s,
+        late_after_s=settings.late_after_s,
+    )
+
+
+def _bridge(settings: Settings, *, protocol: str | None = None) -> Any:
+    from api.bridge import MqttBridge
+
+    host, port, username, password = settings.mqtt_endpoint()
+    return MqttBridge(
+        host, port, protocol=protocol or settings.mqtt_protocol, username=username, password=password
+    )
+
+
 def _pipeline(settings: Settings, store: Store) -> Any:
     from stream import StreamPipeline
 
@@ -165,13 +205,11 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def _api_server(store: Store, host: str, port: int) -> _QuietServer:
-    from api import create_app
-
+def _api_server(store: Store, settings: Settings) -> _QuietServer:
     config = uvicorn.Config(
-        create_app(store),
-        host=host,
-        port=port,
+        _api_app(store, settings),
+        host=settings.api_host,
+        port=settings.api_port,
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -187,7 +225,7 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-def _fail(exc: PakhuisError) -> None:
+def _fail(exc: PakhuisError) -> NoReturn:
     console.print(f"[bold red]error:[/] {exc.message}")
     if exc.hint:
         console.print(f"[yellow]what to do:[/] {exc.hint}")
@@ -245,9 +283,9 @@ async def _run_embedded(
     runner_task = asyncio.create_task(runner.run())
     sweeper = asyncio.create_task(_sweep_stale(settings, pipeline, stop))
     await asyncio.sleep(0)
-    ingest = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
+    ingest = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe, _message_decoder(settings, store))
     await asyncio.to_thread(ingest.start)
-    server = _api_server(store, settings.api_host, settings.api_port)
+    server = _api_server(store, settings)
     server_task = asyncio.create_task(server.serve())
     sim_stop = threading.Event()
     sim_thread = _start_simulation(settings, seed, sim_interval, sim_stop) if simulate else None
@@ -331,16 +369,16 @@ def ingest() -> None:
     try:
         settings = load_settings()
         _configure_logging(settings)
-        if settings.kafka_url is not None:
-            asyncio.run(_run_ingest_to_kafka(settings))
-            return
         with _open_store(settings) as store:
-            asyncio.run(_run_ingest(settings, store))
+            if settings.kafka_url is not None:
+                asyncio.run(_run_ingest_to_kafka(settings, store))
+            else:
+                asyncio.run(_run_ingest(settings, store))
     except PakhuisError as exc:
         _fail(exc)
 
 
-async def _run_ingest_to_kafka(settings: Settings) -> None:
+async def _run_ingest_to_kafka(settings: Settings, store: Store) -> None:
     from ingest import MqttIngest
     from ingest.kafka import KafkaHandoff, ensure_topics
 
@@ -351,7 +389,7 @@ async def _run_ingest_to_kafka(settings: Settings) -> None:
     await asyncio.to_thread(ensure_topics, bootstrap, settings.kafka_partitions, topics)
     handoff = KafkaHandoff(bootstrap, client_id=settings.mqtt_client_id, topics=topics)
     handoff.start()
-    client = MqttIngest(_mqtt_options(settings), handoff.submit)
+    client = MqttIngest(_mqtt_options(settings), handoff.submit, _message_decoder(settings, store))
     await asyncio.to_thread(client.start)
     described = settings.describe()
     console.print(f"ingest {settings.mqtt_client_id}: {described['mqtt']} → Kafka {described['kafka']}")
@@ -377,7 +415,7 @@ async def _run_ingest(settings: Settings, store: Store) -> None:
     runner_task = asyncio.create_task(runner.run())
     sweeper = asyncio.create_task(_sweep_stale(settings, pipeline, stop))
     await asyncio.sleep(0)
-    client = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe)
+    client = MqttIngest(_mqtt_options(settings), runner.submit_threadsafe, _message_decoder(settings, store))
     await asyncio.to_thread(client.start)
     described = settings.describe()
     console.print(
@@ -434,7 +472,7 @@ def api(
             )
             uvicorn.Server(
                 uvicorn.Config(
-                    _api_app(store),
+                    _api_app(store, settings),
                     host=settings.api_host,
                     port=settings.api_port,
                     log_level="warning",
@@ -444,10 +482,10 @@ def api(
         _fail(exc)
 
 
-def _api_app(store: Store) -> Any:
+def _api_app(store: Store, settings: Settings) -> Any:
     from api import create_app
 
-    return create_app(store)
+    return create_app(store, bridge=_bridge(settings), http_ingest_tenant=settings.http_ingest_tenant)
 
 
 @app.command()
@@ -459,28 +497,77 @@ def sim(
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same sensors and values.")] = 1,
     tenant: Annotated[str, typer.Option(help="Tenant in the topics.")] = "demo",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="Wire format: native, senml, ttn, sta or sensorcommunity (posted over HTTP).",
+        ),
+    ] = "native",
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="URL",
+            help="Receiver of HTTP formats (default http://127.0.0.1:PAKHUIS_API_PORT).",
+        ),
+    ] = None,
 ) -> None:
-    """Publish simulated sensor readings to the broker given by settings."""
-    from sensors_sim import build_fleet, run_simulation
+    """Publish simulated sensor readings to the broker (or HTTP API) given by settings."""
+    from sensors_sim import (
+        FORMATS,
+        SimulatorConnectionError,
+        build_fleet,
+        datastreams_for,
+        new_encoder,
+        run_simulation,
+    )
 
+    if fmt not in FORMATS:
+        _fail(ConfigurationError(f"unknown format {fmt!r}", hint=f"Use --format {'|'.join(FORMATS)}."))
     try:
         settings = load_settings()
     except PakhuisError as exc:
         _fail(exc)
     _configure_logging(settings)
     host, port = settings.mqtt_endpoint()[:2]
+    http_base = http or f"http://127.0.0.1:{settings.api_port}"
     fleet = build_fleet(seed, tenant=tenant, air=air, drains=drains, bridges=bridges)
+    encoder = new_encoder(fmt)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    console.print(f"simulating {len(fleet)} sensors → mqtt://{host}:{port} every {interval:g} s")
+    target = f"{http_base}/" if encoder.kind == "http" else f"mqtt://{host}:{port}"
+    console.print(f"simulating {len(fleet)} sensors in {fmt} format → {target} every {interval:g} s")
+    if fmt == "sta":
+        streams = datastreams_for(fleet)
+        console.print(
+            f"  the receiver must know {len(streams):,} SensorThings Datastreams, ids tenant:sensor:quantity "
+            f"(`pakhuis datastreams register {tenant}:<sensor>:<quantity> {tenant} <sensor> <quantity>`)"
+        )
     try:
-        result = run_simulation(host, port, fleet, interval_s=interval, duration_s=duration, stop_event=stop)
+        result = run_simulation(
+            host,
+            port,
+            fleet,
+            interval_s=interval,
+            duration_s=duration,
+            stop_event=stop,
+            fmt=encoder,
+            http_base=http_base,
+        )
     except KeyboardInterrupt:
         stop.set()
         return
+    except SimulatorConnectionError as exc:
+        _fail(ServiceStartError(str(exc)))
+    except ValueError as exc:
+        _fail(ConfigurationError(str(exc), hint="Check the options of `pakhuis sim --help`."))
+    sent = "posted" if encoder.kind == "http" else "published"
     console.print(
-        f"published {result.messages:,} messages with {result.readings:,} readings over {result.ticks:,} "
-        f"ticks ({result.dropouts:,} simulated dropouts, {result.unacknowledged:,} unacknowledged)"
+        f"{sent} {result.messages:,} {fmt} messages with {result.readings:,} readings over {result.ticks:,} "
+        f"ticks ({result.dropouts:,} simulated dropouts, {result.unencoded:,} readings not in this format, "
+        f"{result.unacknowledged:,} unacknowledged, {result.rejected:,} rejected)"
     )
 
 
@@ -556,6 +643,99 @@ def kafka_down() -> None:
         raise typer.Exit(subprocess.call(["bash", str(_kafka_script()), "down"]))
     except PakhuisError as exc:
         _fail(exc)
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    reason: Annotated[str | None, typer.Option(help="Only dead letters with this reason code.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's dead letters.")] = None,
+) -> None:
+    """Re-run stored dead letters through the current decoders; store and remove those that pass."""
+    from ingest.replay import replay_dead_letters
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            report = replay_dead_letters(
+                store, _message_decoder(settings, store), reason=reason, tenant=tenant
+            )
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(
+        f"examined {report.examined:,} dead letters: {report.replayed:,} now pass and were removed "
+        f"({report.readings:,} readings, {report.inserted:,} new), {report.still_refused:,} still refused"
+    )
+
+
+@sensors_app.command("register")
+def sensors_register(
+    tenant: str,
+    sensor: str,
+    kind: Annotated[str, typer.Option(help="air, drain, bridge or other")] = "other",
+    lon: Annotated[float | None, typer.Option(help="WGS84 longitude")] = None,
+    lat: Annotated[float | None, typer.Option(help="WGS84 latitude")] = None,
+    expected_interval: Annotated[
+        float | None, typer.Option(help="Seconds between readings (staleness).")
+    ] = None,
+) -> None:
+    """Register (or update) a sensor, so tenants that refuse unregistered sensors accept it."""
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            store.register_sensor(
+                tenant, sensor, kind=kind, lon=lon, lat=lat, expected_interval_s=expected_interval
+            )
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(f"registered sensor {tenant}/{sensor} ({kind})")
+
+
+@tenants_app.command("policy")
+def tenants_policy(
+    tenant: str,
+    policy: Annotated[str, typer.Argument(help="auto_register or reject")],
+) -> None:
+    """Set what happens to readings from unregistered sensors of a tenant."""
+    if policy not in ("auto_register", "reject"):
+        _fail(ConfigurationError(f"unknown policy {policy!r}", hint="Use auto_register or reject."))
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            store.set_tenant_policy(tenant, policy)  # type: ignore[arg-type]
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(
+        f"tenant {tenant}: unregistered sensors are {'refused' if policy == 'reject' else 'registered'}"
+    )
+
+
+@datastreams_app.command("register")
+def datastreams_register(
+    datastream_id: str,
+    tenant: str,
+    sensor: str,
+    quantity: str,
+    unit: Annotated[str | None, typer.Option(help="Unit of the results, if not the canonical one.")] = None,
+) -> None:
+    """Say which tenant, sensor and quantity a SensorThings Datastream's Observations are."""
+    from pakhuis.quantities import parse_quantity
+
+    parsed = parse_quantity(quantity)
+    if parsed is None:
+        _fail(
+            ConfigurationError(f"unknown quantity {quantity!r}", hint="See the quantity table in the README.")
+        )
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            store.register_datastream(datastream_id, tenant, sensor, parsed, unit)
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(f"Datastream {datastream_id} → {tenant}/{sensor} {quantity}{f' in {unit}' if unit else ''}")
 
 
 @db_app.command("migrate")

@@ -57,7 +57,7 @@ def sensor_key(tenant: str, sensor: str) -> bytes:
 
 def encode_sensor_readings(readings: list[Reading]) -> bytes:
     """One record for readings of a single sensor: {"tenant", "sensor", "r": [[quantity, value,
-    time, time_end, received, quality, format], ...]}."""
+    time, time_end, received, quality, format, metadata], ...]}."""
     first = readings[0]
     rows = []
     for r in readings:
@@ -72,6 +72,7 @@ def encode_sensor_readings(readings: list[Reading]) -> bytes:
                 r.received.isoformat(),
                 r.quality.value,
                 r.source_format,
+                r.metadata,
             ]
         )
     return json.dumps(
@@ -93,8 +94,9 @@ def decode_sensor_readings(data: bytes) -> list[Reading]:
             source_format=fmt,
             quality=QualityLabel(quality),
             time_end=datetime.fromisoformat(t_end) if t_end else None,
+            metadata=metadata if isinstance(metadata, dict) else None,
         )
-        for q, v, t, t_end, received, quality, fmt in doc["r"]
+        for q, v, t, t_end, received, quality, fmt, metadata in doc["r"]
     ]
 
 

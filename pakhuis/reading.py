@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pakhuis.quantities import QUANTITIES, Quantity, SensorKind
 
@@ -35,6 +36,9 @@ class Reading:
     quality: QualityLabel = QualityLabel.RAW
     time_end: datetime | None = None
     """End of the phenomenon interval (e.g. a 4-weekly diffusion-tube mean); None for instants."""
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
+    """What the source said beyond the value: gateway and frame counter of a LoRaWAN uplink,
+    a SensorThings resultTime, `late: true` for data older than the late threshold."""
 
     def __post_init__(self) -> None:
         # A naive datetime is ambiguous; the decoders must resolve time zones before this point.
@@ -97,5 +101,7 @@ class Envelope:
     dead_letter: DeadLetter | None = None
     topic: str = ""
     payload: bytes = field(default=b"", repr=False)
+    duplicates: int = 0
+    """Repeats recognised while decoding (e.g. a TTN uplink seen before): counted, not stored."""
     """The raw message, kept so a reading the store refuses can still be dead-lettered."""
     ack: Callable[[], None] | None = field(default=None, repr=False)

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     # MQTT 5 against Mosquitto/EMQX; the embedded broker (amqtt) only speaks 3.1.1.
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_client_id: str = "pakhuis-ingest"
-    mqtt_topics: list[str] = ["pakhuis/v1/+/+/+"]
+    # pakhuis' own topics (native, senml, sensorcommunity), TTN v3 uplinks, SensorThings creates.
+    mqtt_topics: list[str] = ["pakhuis/v1/+/+/+", "v3/+/devices/+/up", "v1.1/#"]
     # MQTT 5 shared subscription group: several ingest processes split the messages between
     # them ($share/<group>/<topic>). Empty disables it; ignored for MQTT 3.1.1.
     mqtt_shared_group: str = "pakhuis-ingest"
@@ -69,6 +70,15 @@ class Settings(BaseSettings):
     # readings into records, so a short wait keeps latency low without small writes.
     stream_max_wait_s: float = Field(0.25, gt=0)
     max_future_s: float = Field(300.0, ge=0)
+    # Readings older than this are stored but flagged late (metadata {"late": true}).
+    late_after_s: float = Field(7 * 24 * 3600.0, gt=0)
+    # A reading from a sensor nobody registered: store it (and register the sensor) or refuse it
+    # into the dead letters. Per tenant with `pakhuis tenants policy`; this is the default.
+    unknown_sensor_policy: Literal["auto_register", "reject"] = "auto_register"
+    # Name tables for SenML names, TTN payload fields, Sensor.Community value types.
+    mappings_file: Path | None = None
+    # Tenant for Sensor.Community pushes and TTN webhooks that do not name one.
+    http_ingest_tenant: str = Field("public", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
     # Daily rollup buckets start at local midnight in this zone (hourly ones are zone-free).
     reporting_timezone: str = "Europe/Amsterdam"

@@ -58,6 +58,8 @@ def _ar1(previous: float, dt_hours: float, tau_hours: float, sd: float, innovati
 class AirQualitySensor(EmulatorBase):
     """NO2 (µg/m³), temperature (°C), humidity (%) and battery (V) of one street sensor."""
 
+    QUANTITIES = (NO2, TEMPERATURE, HUMIDITY, BATTERY)
+
     def __init__(
         self,
         tenant: str,

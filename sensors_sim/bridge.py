@@ -47,6 +47,8 @@ class BridgeSensor(EmulatorBase):
     No battery: bridge sensors hang off the bridge's own mains-powered control cabinet.
     """
 
+    QUANTITIES = (BRIDGE_STATE, DECK_ANGLE, VESSEL_PASSAGE)
+
     def __init__(
         self,
         tenant: str,

@@ -37,6 +37,8 @@ def leaf_factor(month: int) -> float:
 class DrainSensor(EmulatorBase):
     """Fill level (%), sludge depth (mm) and battery (V) of one street drain."""
 
+    QUANTITIES = (FILL_LEVEL, SLUDGE_DEPTH, BATTERY)
+
     def __init__(
         self,
         tenant: str,

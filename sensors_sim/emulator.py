@@ -12,7 +12,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime, tzinfo
-from typing import Final, Protocol, runtime_checkable
+from typing import ClassVar, Final, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -70,6 +70,9 @@ def event_probability(rate_per_hour: float, dt_hours: float) -> float:
 class EmulatorBase(ABC):
     """Identity, topic, time ordering and the private random stream of an emulator."""
 
+    #: The quantities every non-empty answer of `readings_at` holds, in that order.
+    QUANTITIES: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, tenant: str, sensor_id: str, rng: RngLike) -> None:
         self._tenant = tenant
         self._sensor_id = sensor_id
@@ -88,6 +91,11 @@ class EmulatorBase(ABC):
     @property
     def topic(self) -> str:
         return self._topic
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """What this device measures (e.g. to register SensorThings Datastreams up front)."""
+        return self.QUANTITIES
 
     def readings_at(self, t: datetime) -> list[NativeReading]:
         """Advance to `t` and return the readings sent at that time."""

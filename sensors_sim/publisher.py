@@ -1,10 +1,12 @@
-"""Publishing a fleet's native payloads to an MQTT broker at a steady tick.
+"""Publishing a fleet's readings in one wire format at a steady tick.
 
 Each tick, every emulator is asked for its readings at the simulated time and each
-non-empty answer becomes one QoS 1 message. Delivery is tracked by PUBACK: the run
+non-empty answer is encoded in the chosen format (`sensors_sim.formats`) into one or
+more messages. MQTT messages go out at QoS 1 and delivery is tracked by PUBACK: the run
 applies back-pressure when too many messages are unacknowledged, and at shutdown it
 waits for the rest, reporting any it could not get acknowledged instead of dropping
-them silently.
+them silently. HTTP messages (Sensor.Community pushes) are POSTed one by one and count
+as delivered only on a 2xx answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import os
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +29,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sensors_sim.emulator import Emulator
-from sensors_sim.wire import encode_native
+from sensors_sim.formats import Encoder, WireMessage, new_encoder
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ MqttProtocol = Literal["3.1.1", "5"]
 
 
 class SimulatorConnectionError(RuntimeError):
-    """The simulator could not connect to (or was refused by) the MQTT broker."""
+    """The simulator could not connect to (or was refused by) the MQTT broker or HTTP receiver."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +45,16 @@ class PublishStats:
     """What a simulation run has done so far, in numbers."""
 
     ticks: int = 0
-    messages: int = 0  # handed to the client, one per emulator per tick with readings
+    messages: int = 0  # handed to the MQTT client or POSTed (native: one per emulator per tick)
     readings: int = 0  # readings inside those messages
     dropouts: int = 0  # emulator ticks that produced no readings (simulated lost messages)
     skipped_ticks: int = 0  # ticks not run because publishing fell behind the clock
-    unacknowledged: int = 0  # messages without PUBACK yet (at the end: never acknowledged)
+    # MQTT messages without PUBACK yet (at the end: never acknowledged), plus HTTP POSTs
+    # that got no 2xx answer.
+    unacknowledged: int = 0
     rejected: int = 0  # messages the broker refused (MQTT 5 PUBACK reason code >= 0x80)
     sim_time: datetime | None = None  # simulated time of the latest tick
+    unencoded: int = 0  # readings the format cannot carry (e.g. battery in Sensor.Community)
 
 
 class _DeliveryTracker:
@@ -169,6 +176,59 @@ def _connect(client: mqtt.Client, host: str, port: int, timeout_s: float, tracke
         )
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not a 2xx: report it instead of silently re-sending as GET."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+class _HttpPoster:
+    """POSTs HTTP wire messages to one receiver and counts the ones that failed."""
+
+    def __init__(self, base_url: str, timeout_s: float) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"http_base {base_url!r} must be an http:// or https:// URL")
+        self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._opener = urllib.request.build_opener(_NoRedirect())
+        self.delivered = 0
+        self.failed = 0
+        self._reported: set[str] = set()
+
+    def post(self, message: WireMessage) -> None:
+        url = self.base_url + message.topic_or_path
+        request = urllib.request.Request(url, data=message.payload, headers=message.headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=self._timeout_s) as response:
+                response.read()
+                status = int(response.status)
+        except urllib.error.HTTPError as exc:  # an answer, but not a 2xx
+            status = exc.code
+            exc.close()
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if self.delivered == 0 and self.failed == 0:
+                # Nothing ever got through: a wrong URL or no server, not a hiccup.
+                raise SimulatorConnectionError(
+                    f"cannot reach HTTP receiver at {self.base_url} ({reason}); start the API there "
+                    "(`pakhuis run` or `pakhuis api`) or point the simulator at the right URL"
+                ) from exc
+            self._fail(f"{url}: {reason}")
+            return
+        if 200 <= status < 300:
+            self.delivered += 1
+        else:
+            self._fail(f"{url} answered HTTP {status}")
+
+    def _fail(self, what: str) -> None:
+        self.failed += 1
+        # Once per kind of failure: a server refusing every push must not flood the log.
+        if what not in self._reported:
+            self._reported.add(what)
+            log.warning("POST failed: %s (further identical failures are only counted)", what)
+
+
 def run_simulation(
     host: str,
     port: int,
@@ -189,6 +249,9 @@ def run_simulation(
     max_pending: int = 10_000,
     connect_timeout_s: float = 10.0,
     drain_timeout_s: float = 10.0,
+    fmt: str | Encoder = "native",
+    http_base: str | None = None,
+    http_timeout_s: float = 10.0,
 ) -> PublishStats:
     """Publish `fleet`'s readings every `interval_s` seconds until stopped.
 
@@ -199,7 +262,13 @@ def run_simulation(
     `on_published` gets the cumulative `PublishStats` after every tick. Returns the final
     stats once every message is acknowledged or `drain_timeout_s` has passed.
 
-    Raises SimulatorConnectionError if the broker cannot be reached or refuses us.
+    `fmt` is the wire format (a name in `sensors_sim.formats.FORMATS`, or an encoder
+    such as ``StaEncoder(interval=True)``). Formats sent over MQTT use the broker at
+    `host`:`port`; formats sent over HTTP (``sensorcommunity``) POST to `http_base` +
+    path and need no broker.
+
+    Raises SimulatorConnectionError if the broker or HTTP receiver cannot be reached or
+    refuses us.
     """
     if interval_s <= 0:
         raise ValueError("interval_s must be positive")
@@ -209,19 +278,27 @@ def run_simulation(
         start_time = datetime.now(UTC)
     elif start_time.tzinfo is None or start_time.utcoffset() is None:
         raise ValueError("start_time must be timezone-aware (UTC)")
+    encoder = new_encoder(fmt) if isinstance(fmt, str) else fmt
+    poster: _HttpPoster | None = None
+    if encoder.kind == "http":
+        if http_base is None:
+            raise ValueError(f"format {encoder.name!r} is sent over HTTP: pass http_base, the receiver's URL")
+        poster = _HttpPoster(http_base, http_timeout_s)
     stop = stop_event if stop_event is not None else threading.Event()
 
-    # Unique per process so two simulators never kick each other off the broker.
-    cid = client_id or f"pakhuis-sim-{os.getpid()}-{secrets.token_hex(3)}"
-    client = _make_client(cid, protocol)
-    if username is not None:
-        client.username_pw_set(username, password)
-    # Bounded in flight on the wire; paho queues the rest in order until PUBACKs arrive.
-    client.max_inflight_messages_set(max_inflight)
     tracker = _DeliveryTracker(tracking=qos > 0)
-    _connect(client, host, port, connect_timeout_s, tracker)
+    client: mqtt.Client | None = None
+    if encoder.kind == "mqtt":
+        # Unique per process so two simulators never kick each other off the broker.
+        cid = client_id or f"pakhuis-sim-{os.getpid()}-{secrets.token_hex(3)}"
+        client = _make_client(cid, protocol)
+        if username is not None:
+            client.username_pw_set(username, password)
+        # Bounded in flight on the wire; paho queues the rest in order until PUBACKs arrive.
+        client.max_inflight_messages_set(max_inflight)
+        _connect(client, host, port, connect_timeout_s, tracker)
 
-    ticks = messages = readings_total = dropouts = skipped = 0
+    ticks = messages = readings_total = dropouts = skipped = unencoded = 0
     sim_time: datetime | None = None
 
     def _stats(unacknowledged: int) -> PublishStats:
@@ -231,10 +308,25 @@ def run_simulation(
             readings=readings_total,
             dropouts=dropouts,
             skipped_ticks=skipped,
-            unacknowledged=unacknowledged,
+            unacknowledged=unacknowledged + (poster.failed if poster is not None else 0),
             rejected=tracker.rejected,
             sim_time=sim_time,
+            unencoded=unencoded,
         )
+
+    def _send(message: WireMessage) -> None:
+        if message.kind == "http":
+            if poster is None:
+                raise RuntimeError(f"{encoder.name} produced an HTTP message but no http_base was given")
+            poster.post(message)
+            return
+        if client is None:
+            raise RuntimeError(f"{encoder.name} produced an MQTT message but is not an MQTT format")
+        info = client.publish(message.topic_or_path, message.payload, qos=qos)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            raise RuntimeError("paho refused to queue a message (queue full)")
+        if qos > 0:
+            tracker.sent(info.mid)
 
     t0 = time.monotonic()
     k = 0
@@ -249,13 +341,13 @@ def run_simulation(
                 if not readings:
                     dropouts += 1
                     continue
-                info = client.publish(emulator.topic, encode_native(readings), qos=qos)
-                if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-                    raise RuntimeError("paho refused to queue a message (queue full)")
-                if qos > 0:
-                    tracker.sent(info.mid)
-                messages += 1
-                readings_total += len(readings)
+                carried = 0
+                for message in encoder.encode(emulator.tenant, emulator.sensor_id, readings):
+                    _send(message)
+                    messages += 1
+                    carried += message.readings
+                readings_total += carried
+                unencoded += len(readings) - carried
             ticks += 1
             if on_published is not None:
                 on_published(_stats(tracker.pending))
@@ -274,10 +366,12 @@ def run_simulation(
                 k += missed
             stop.wait(max(0.0, t0 + k * interval_s - time.monotonic()))
     finally:
-        # Let paho deliver what is queued before we hang up; anything left is reported.
-        if not tracker.wait_below(1, drain_timeout_s):
-            log.warning("%d messages not acknowledged by %s:%d at shutdown", tracker.pending, host, port)
-        unacked = tracker.pending
-        client.disconnect()
-        client.loop_stop()
+        unacked = 0
+        if client is not None:
+            # Let paho deliver what is queued before we hang up; anything left is reported.
+            if not tracker.wait_below(1, drain_timeout_s):
+                log.warning("%d messages not acknowledged by %s:%d at shutdown", tracker.pending, host, port)
+            unacked = tracker.pending
+            client.disconnect()
+            client.loop_stop()
     return _stats(unacked)

@@ -153,7 +153,7 @@ class LocalRunner:
         s.messages += len(batch)
         s.readings += outcome.readings
         s.stored += outcome.inserted
-        s.duplicates += outcome.duplicates
+        s.duplicates += outcome.duplicates + sum(envelope.duplicates for envelope in batch)
         s.dead_letters += outcome.dead_letters
         s.batches += 1
         s.last_error = None

@@ -350,3 +350,17 @@ class RawReceiver:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def shared_data(name: str) -> Path:
+    """A folder of the project's shared real data (../shared/data next to the checkout, as the
+    project layout has it; PAKHUIS_SHARED_DATA overrides, for a checkout elsewhere)."""
+    candidates = [
+        Path(os.environ["PAKHUIS_SHARED_DATA"]) if os.environ.get("PAKHUIS_SHARED_DATA") else None,
+        REPO.parent / "shared" / "data",
+        Path("/work/shared/data"),
+    ]
+    for base in candidates:
+        if base is not None and (base / name).is_dir():
+            return base / name
+    raise AssertionError(f"shared data folder {name!r} not found; set PAKHUIS_SHARED_DATA to ../shared/data")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from pakhuis.alerts import Alert
@@ -40,7 +41,8 @@ CREATE TEMP TABLE IF NOT EXISTS staging_readings (
     value         double precision NOT NULL,
     received      timestamptz NOT NULL,
     quality       text NOT NULL,
-    source_format text NOT NULL
+    source_format text NOT NULL,
+    metadata      jsonb
 ) ON COMMIT DELETE ROWS
 """
 _STAGING_TYPES = [
@@ -54,6 +56,7 @@ _STAGING_TYPES = [
     "timestamptz",
     "text",
     "text",
+    "jsonb",
 ]
 
 _REGISTER_SENSORS = """
@@ -68,9 +71,9 @@ ON CONFLICT (tenant, name) DO NOTHING
 
 _INSERT_OBSERVATIONS = """
 INSERT INTO observations
-    (sensor_id, quantity_id, time, time_end, value, received, quality, source_format)
+    (sensor_id, quantity_id, time, time_end, value, received, quality, source_format, metadata)
 SELECT s.id, r.quantity_id, r.time, r.time_end, r.value, r.received,
-       r.quality::quality_label, r.source_format
+       r.quality::quality_label, r.source_format, r.metadata
 FROM staging_readings r
 JOIN sensors s ON s.tenant = r.tenant AND s.name = r.sensor
 ON CONFLICT ON CONSTRAINT observations_identity DO NOTHING
@@ -262,6 +265,7 @@ class Store:
                                     r.received,
                                     r.quality.value,
                                     r.source_format,
+                                    Jsonb(r.metadata) if r.metadata else None,
                                 )
                             )
                     cur.execute(_REGISTER_SENSORS)
@@ -408,7 +412,7 @@ class Store:
             cur.execute(
                 """SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit,
                           o.time, o.time_end, o.value, o.quality::text AS quality,
-                          o.source_format, o.received
+                          o.source_format, o.received, o.metadata
                    FROM observations o
                    JOIN sensors s ON s.id = o.sensor_id
                    JOIN quantities q ON q.id = o.quantity_id
@@ -464,6 +468,108 @@ class Store:
                 {"tenant": tenant, "reason": reason, "start": start, "end": end, "limit": limit},
             )
             return cur.fetchall()
+
+    # -- registry: tenants, sensors, datastreams ------------------------------------------------
+
+    def set_tenant_policy(self, tenant: str, policy: Literal["auto_register", "reject"]) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                """INSERT INTO tenants (name, policy) VALUES (%s, %s)
+                   ON CONFLICT (name) DO UPDATE SET policy = EXCLUDED.policy""",
+                (tenant, policy),
+            )
+
+    def tenant_policies(self) -> dict[str, str]:
+        with self._connection() as conn:
+            return {str(r[0]): str(r[1]) for r in conn.execute("SELECT name, policy FROM tenants")}
+
+    def register_sensor(
+        self,
+        tenant: str,
+        sensor: str,
+        *,
+        kind: str = "other",
+        lon: float | None = None,
+        lat: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        expected_interval_s: float | None = None,
+    ) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                """INSERT INTO sensors (tenant, name, kind, lon, lat, metadata, expected_interval_s)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (tenant, name) DO UPDATE SET kind = EXCLUDED.kind,
+                       lon = coalesce(EXCLUDED.lon, sensors.lon), lat = coalesce(EXCLUDED.lat, sensors.lat),
+                       metadata = sensors.metadata || EXCLUDED.metadata,
+                       expected_interval_s =
+                           coalesce(EXCLUDED.expected_interval_s, sensors.expected_interval_s)""",
+                (tenant, sensor, kind, lon, lat, Jsonb(metadata or {}), expected_interval_s),
+            )
+
+    def known_sensors(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not keys:
+            return set()
+        with self._connection() as conn:
+            rows = conn.execute(
+                """SELECT s.tenant, s.name FROM sensors s
+                   JOIN unnest(%s::text[], %s::text[]) AS k(tenant, name)
+                     ON k.tenant = s.tenant AND k.name = s.name""",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            ).fetchall()
+        return {(str(r[0]), str(r[1])) for r in rows}
+
+    def register_datastream(
+        self, datastream_id: str, tenant: str, sensor: str, quantity: Quantity, unit: str | None = None
+    ) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                """INSERT INTO datastreams (id, tenant, sensor, quantity_id, unit) VALUES (%s, %s, %s, %s, %s)
+                   ON CONFLICT (id) DO UPDATE SET tenant = EXCLUDED.tenant, sensor = EXCLUDED.sensor,
+                       quantity_id = EXCLUDED.quantity_id, unit = EXCLUDED.unit""",
+                (datastream_id, tenant, sensor, QUANTITIES[quantity].id, unit),
+            )
+
+    def datastream(self, datastream_id: str) -> dict[str, Any] | None:
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT d.id, d.tenant, d.sensor, q.name AS quantity, d.unit
+                   FROM datastreams d JOIN quantities q ON q.id = d.quantity_id WHERE d.id = %s""",
+                (datastream_id,),
+            )
+            return cur.fetchone()
+
+    # -- dead letters: replay and counts -------------------------------------------------------
+
+    def dead_letters_for_replay(
+        self, *, reason: str | None = None, tenant: str | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT id, received, topic, tenant, decoder, payload, reason_code FROM deadletters
+                   WHERE id > %(after)s
+                     AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+                     AND (%(reason)s::text IS NULL OR reason_code = %(reason)s
+                          OR details @> jsonb_build_array(jsonb_build_object('code', %(reason)s::text)))
+                   ORDER BY id LIMIT %(limit)s""",
+                {"after": after_id, "tenant": tenant, "reason": reason, "limit": limit},
+            )
+            return cur.fetchall()
+
+    def replace_dead_letters(self, ids: Sequence[int], readings: Sequence[Reading]) -> WriteResult:
+        """Store the readings that replaying `ids` produced and remove those dead letters, together."""
+        result = self.write_batch(readings)
+        with self._connection() as conn:
+            conn.execute("DELETE FROM deadletters WHERE id = ANY(%s)", (list(ids),))
+        return result
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters per reason code (every refusal in a message counts once)."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                """SELECT d->>'code', count(*) FROM deadletters, jsonb_array_elements(details) AS d
+                   GROUP BY 1 ORDER BY 1"""
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
 
     # -- rollups -----------------------------------------------------------------------------
 

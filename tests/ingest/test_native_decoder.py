@@ -424,7 +424,7 @@ def test_bad_topic(topic: str) -> None:
     assert envelope.dead_letter.topic == topic
 
 
-@pytest.mark.parametrize("fmt", ["senml", "NATIVE", "", "json"])
+@pytest.mark.parametrize("fmt", ["protobuf", "NATIVE", "", "json"])
 def test_unknown_format(fmt: str) -> None:
     topic = f"pakhuis/v1/haarlem/s1/{fmt}"
     envelope = decode_message(

@@ -16,7 +16,6 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,12 +26,13 @@ import pytest
 from pakhuis.quantities import Quantity
 from pakhuis.reading import QualityLabel, Reading
 from pakhuis.store import Store
+from tests.support import shared_data
 
 pytestmark = pytest.mark.integration
 
 AMS = ZoneInfo("Europe/Amsterdam")
 TOL = 1e-9
-LUCHTMEETNET = Path(__file__).resolve().parents[3] / "shared" / "data" / "nl-luchtmeetnet-samenmeten-rivm"
+LUCHTMEETNET = shared_data("nl-luchtmeetnet-samenmeten-rivm")
 
 
 # -- helpers ---------------------------------------------------------------------------------

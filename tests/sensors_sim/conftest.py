@@ -133,3 +133,43 @@ NativeChecker = Callable[[bytes], list[dict[str, object]]]
 def native_checker() -> NativeChecker:
     """The strict payload checker, for test modules (they cannot import conftest)."""
     return check_native_payload
+
+
+class HttpReceiver:
+    """A real HTTP server on 127.0.0.1 that records POSTs and answers with `status`."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.status = 200
+        self.posts: list[tuple[str, dict[str, str], bytes]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.posts.append((self.path, dict(self.headers.items()), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-receiver", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    """An HTTP receiver for formats posted over HTTP (Sensor.Community pushes)."""
+    server = HttpReceiver()
+    yield server
+    server.close()

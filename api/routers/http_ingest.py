@@ -1,0 +1,88 @@
+"""HTTP ingest: The Things Stack webhooks and Sensor.Community pushes, bridged onto MQTT topics."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.bridge import MqttBridge
+from pakhuis.errors import InvalidParameter, PakhuisError
+
+router = APIRouter(tags=["ingest"])
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_MAX_BODY = 256 * 1024
+
+
+class HttpIngestUnavailable(PakhuisError):
+    status = 503
+    code = "http_ingest_unavailable"
+
+
+def _bridge(request: Request) -> MqttBridge:
+    bridge: MqttBridge | None = request.app.state.bridge
+    if bridge is None:
+        raise HttpIngestUnavailable("HTTP ingest is not configured on this API process (no MQTT bridge).")
+    return bridge
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        raise InvalidParameter(f"the body is {len(body)} bytes; the limit is {_MAX_BODY}")
+    return body
+
+
+def _identifier(value: str, what: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise InvalidParameter(f"{what} {value!r} must be 1-64 letters, digits or . _ : -")
+    return value
+
+
+@router.post("/api/v1/ingest/ttn", status_code=202)
+async def ttn_webhook(
+    request: Request,
+    tenant: Annotated[
+        str | None, Query(description="TTN tenant (default: the API's HTTP ingest tenant)")
+    ] = None,
+) -> JSONResponse:
+    """The Things Stack v3 webhook (uplink message): published to v3/{app}@{tenant}/devices/{device}/up."""
+    body = await _body(request)
+    try:
+        doc = json.loads(body)
+        ids = doc["end_device_ids"]
+        device, application = ids["device_id"], ids["application_ids"]["application_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidParameter(
+            "expected a TTN v3 uplink with end_device_ids.device_id and application_ids.application_id"
+        ) from exc
+    tenant = _identifier(tenant or request.app.state.http_ingest_tenant, "tenant")
+    application = _identifier(str(application), "application")
+    topic = f"v3/{application}@{tenant}/devices/{_identifier(str(device), 'device')}/up"
+    _bridge(request).publish(topic, body)  # the body as sent: dead letters keep the original bytes
+    return JSONResponse({"accepted": True, "topic": topic}, status_code=202)
+
+
+@router.post("/v1/push-sensor-data/", status_code=201)
+async def sensor_community_push(
+    request: Request,
+    x_sensor: Annotated[str, Header(description="e.g. esp8266-12345678")],
+    x_pin: Annotated[str, Header(description="1 = particulate matter, 7 = temperature/humidity, …")],
+) -> JSONResponse:
+    """Sensor.Community (luftdaten) push API; the sender's firmware needs no change but the URL."""
+    body = await _body(request)
+    sensor = _identifier(x_sensor, "X-Sensor")
+    tenant = request.app.state.http_ingest_tenant
+    wrapper = {
+        "received": datetime.now(UTC).isoformat(),
+        "pin": x_pin,
+        "body": body.decode("utf-8", errors="surrogateescape"),
+    }
+    topic = f"pakhuis/v1/{tenant}/{sensor}/sensorcommunity"
+    _bridge(request).publish(topic, json.dumps(wrapper).encode("utf-8", errors="surrogatepass"))
+    return JSONResponse({"accepted": True, "topic": topic}, status_code=201)
