@@ -48,7 +48,10 @@ class Cluster:
 
     def start(self, name: str) -> None:
         kind = name.partition("-")[0]
-        if kind == "ingest":
+        if kind == "api":
+            cmd = pakhuis_command("api", "--port", self.env["TEST_API_PORT"])
+            env = self.env
+        elif kind == "ingest":
             cmd = pakhuis_command("ingest")
             env = {**self.env, "PAKHUIS_MQTT_CLIENT_ID": f"{self.env['PAKHUIS_KAFKA_PREFIX']}-{name}"}
         else:
@@ -64,7 +67,14 @@ class Cluster:
 
 @contextmanager
 def cluster(
-    d: Distributed, database_url: str, tenant: str, tmp_path: Path, *, ingests: int = 2, workers: int = 2
+    d: Distributed,
+    database_url: str,
+    tenant: str,
+    tmp_path: Path,
+    *,
+    ingests: int = 2,
+    workers: int = 2,
+    topics: list[str] | None = None,
 ) -> Iterator[Cluster]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     env = service_env(
@@ -72,8 +82,9 @@ def cluster(
         database_url,
         PAKHUIS_KAFKA_URL=d.kafka,
         PAKHUIS_KAFKA_PREFIX=prefix,
-        PAKHUIS_MQTT_TOPICS=json.dumps([f"pakhuis/v1/{tenant}/+/+"]),
+        PAKHUIS_MQTT_TOPICS=json.dumps(topics or [f"pakhuis/v1/{tenant}/+/+"]),
         PAKHUIS_MQTT_SHARED_GROUP=f"g{prefix}",
+        PAKHUIS_HTTP_INGEST_TENANT=tenant,
         PAKHUIS_DATA_DIR=str(tmp_path / "data"),
         PAKHUIS_STALE_CHECK_S="1",
     )
@@ -327,3 +338,89 @@ def test_alerts_threshold_once_and_stale_recovery(distributed: Distributed, tmp_
     opened_fill = [p for p in published if p["rule"] == "above" and p["state"] == "opened"]
     assert len(opened_fill) == 1
     assert {(p["rule"], p["state"]) for p in published} >= {("stale", "opened")}
+
+
+def test_all_formats_through_the_distributed_pipeline(distributed: Distributed, tmp_path: Path) -> None:
+    """SenML, TTN and SensorThings over Mosquitto, Sensor.Community over HTTP: through ingest,
+    Kafka and the Faust workers into PostgreSQL, with the same values as the embedded mode."""
+    import urllib.request
+
+    from pakhuis.quantities import Quantity
+    from tests.support import free_port
+
+    tenant = f"f{uuid.uuid4().hex[:6]}"
+    database_url = distributed.database.new_database()
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=20)
+    with Store(database_url) as store:
+        store.register_datastream(f"{tenant}-ds", tenant, "sta-1", Quantity.NO2, "ppb")
+        with cluster(
+            distributed, database_url, tenant, tmp_path, topics=[f"pakhuis/v1/{tenant}/+/+", "v3/#", "v1.1/#"]
+        ) as c:
+            c.env["TEST_API_PORT"] = str(free_port())
+            c.start("api-1")
+            _probe(distributed, store, tenant)
+            publish_messages(
+                distributed.broker,
+                [
+                    (
+                        f"pakhuis/v1/{tenant}/senml-1/senml",
+                        json.dumps(
+                            [
+                                {
+                                    "bn": "urn:dev:x:",
+                                    "bt": now.timestamp(),
+                                    "n": "no2",
+                                    "u": "ppb",
+                                    "v": 10,
+                                    "t": -5,
+                                }
+                            ]
+                        ).encode(),
+                    ),
+                    (
+                        f"v3/app@{tenant}/devices/kolk-1/up",
+                        json.dumps(
+                            {
+                                "end_device_ids": {
+                                    "device_id": "kolk-1",
+                                    "application_ids": {"application_id": "app"},
+                                },
+                                "received_at": now.isoformat(),
+                                "uplink_message": {"f_cnt": 3, "decoded_payload": {"fill_pct": 61.5}},
+                            }
+                        ).encode(),
+                    ),
+                    (
+                        f"v1.1/Datastreams('{tenant}-ds')/Observations",
+                        json.dumps({"phenomenonTime": now.isoformat(), "result": 4}).encode(),
+                    ),
+                ],
+            )
+            port = int(c.env["TEST_API_PORT"])
+            wait_for(lambda: _api_up(port), 30, "the API")
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/push-sensor-data/",
+                method="POST",
+                data=json.dumps({"sensordatavalues": [{"value_type": "P1", "value": "9.75"}]}).encode(),
+                headers={"Content-Type": "application/json", "X-Sensor": "esp8266-42", "X-Pin": "1"},
+            )
+            with urllib.request.urlopen(request, timeout=15) as response:
+                assert response.status == 201
+            wait_for(lambda: len(store.observations(tenant=tenant, limit=100)) >= 5, 90, "all four formats")
+            rows = {r["sensor"]: r for r in store.observations(tenant=tenant, limit=100)}
+    assert rows["senml-1"]["value"] == pytest.approx(19.125) and rows["senml-1"]["time"] == now - timedelta(
+        seconds=5
+    )
+    assert rows["kolk-1"]["value"] == 61.5 and rows["kolk-1"]["metadata"]["f_cnt"] == 3
+    assert rows["sta-1"]["value"] == pytest.approx(7.65) and rows["sta-1"]["time"] == now
+    assert rows["esp8266-42"]["value"] == 9.75 and rows["esp8266-42"]["source_format"] == "sensorcommunity"
+
+
+def _api_up(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
