@@ -78,6 +78,23 @@ def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None
             return any(r["sensor"] == "no2-1" and r["value"] == 21.5 for r in rows)
 
         wait_for(reading_visible, 15, "the mosquitto_pub reading in /api/v1/latest")
+
+        # HTTP ingest goes through the embedded broker, which shares the API's event loop.
+        push = urllib.request.Request(
+            f"http://127.0.0.1:{api_port}/v1/push-sensor-data/",
+            method="POST",
+            data=json.dumps({"sensordatavalues": [{"value_type": "P2", "value": "4.25"}]}).encode(),
+            headers={"Content-Type": "application/json", "X-Sensor": "esp8266-77", "X-Pin": "1"},
+        )
+        with urllib.request.urlopen(push, timeout=10) as response:
+            assert response.status == 201
+
+        def push_visible() -> bool:
+            rows = _get(f"http://127.0.0.1:{api_port}/api/v1/latest?quantity=pm25")
+            assert isinstance(rows, list)
+            return any(r["sensor"] == "esp8266-77" and r["value"] == 4.25 for r in rows)
+
+        wait_for(push_visible, 15, "the Sensor.Community push in /api/v1/latest")
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/", timeout=5) as page:
             assert b"/api/v1/latest" in page.read()
         assert (tmp_path / ".pakhuis" / "pg").is_dir(), "the embedded database lives in the data dir"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -64,7 +65,9 @@ async def ttn_webhook(
     tenant = _identifier(tenant or request.app.state.http_ingest_tenant, "tenant")
     application = _identifier(str(application), "application")
     topic = f"v3/{application}@{tenant}/devices/{_identifier(str(device), 'device')}/up"
-    _bridge(request).publish(topic, body)  # the body as sent: dead letters keep the original bytes
+    # The body as sent: dead letters keep the original bytes. In a thread: the broker may share
+    # this event loop (embedded mode) and must run while we wait for its acknowledgement.
+    await asyncio.to_thread(_bridge(request).publish, topic, body)
     return JSONResponse({"accepted": True, "topic": topic}, status_code=202)
 
 
@@ -84,5 +87,7 @@ async def sensor_community_push(
         "body": body.decode("utf-8", errors="surrogateescape"),
     }
     topic = f"pakhuis/v1/{tenant}/{sensor}/sensorcommunity"
-    _bridge(request).publish(topic, json.dumps(wrapper).encode("utf-8", errors="surrogatepass"))
+    await asyncio.to_thread(
+        _bridge(request).publish, topic, json.dumps(wrapper).encode("utf-8", errors="surrogatepass")
+    )
     return JSONResponse({"accepted": True, "topic": topic}, status_code=201)
