@@ -9,7 +9,16 @@ from fastapi.responses import HTMLResponse
 
 from api.bridge import MqttBridge
 from api.errors import install_error_handlers
-from api.routers import alerts, deadletter, health, http_ingest, metrics, observations, sensors
+from api.routers import (
+    alerts,
+    deadletter,
+    health,
+    http_ingest,
+    metrics,
+    observations,
+    registers,
+    sensors,
+)
 from pakhuis import __version__
 from pakhuis.store import Store
 
@@ -34,6 +43,7 @@ def create_app(
     app.include_router(observations.router, prefix="/api/v1")
     app.include_router(deadletter.router, prefix="/api/v1")
     app.include_router(alerts.router, prefix="/api/v1")
+    app.include_router(registers.router, prefix="/api/v1")
     app.include_router(http_ingest.router)
     app.include_router(metrics.router)
 

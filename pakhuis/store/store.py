@@ -10,7 +10,7 @@ same transaction as the readings they travelled with.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from pakhuis.errors import StoreUnavailable
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.reading import DeadLetter, Reading
 from pakhuis.settings import redact_url
-from pakhuis.store import alerting, rollups
+from pakhuis.store import alerting, registers, rollups
 from pakhuis.store.alerting import Crossing
 from pakhuis.store.migrate import MigrationReport, migrate
 
@@ -537,6 +537,77 @@ class Store:
                 (datastream_id,),
             )
             return cur.fetchone()
+
+    # -- registers (drains, trees) and spatial indicators ----------------------------------------
+
+    def replace_drains(self, rows: Iterable[registers.DrainRow], *, source: str, rejected: int = 0) -> int:
+        with self._connection() as conn:
+            return registers.replace_drains(conn, rows, source, rejected)
+
+    def replace_trees(self, rows: Iterable[registers.TreeRow], *, source: str, rejected: int = 0) -> int:
+        with self._connection() as conn:
+            return registers.replace_trees(conn, rows, source, rejected)
+
+    def drains_register(self) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(conn, "SELECT id, source_id, lon, lat FROM drains ORDER BY id")
+
+    def trees_register(self) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(
+                conn, "SELECT id, source_id, lon, lat, species, genus, leaf_class FROM trees ORDER BY id"
+            )
+
+    def register_loads(self) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(
+                conn, "SELECT register, source, rows, rejected, loaded FROM register_loads"
+            )
+
+    def replace_drain_indicators(self, rows: Iterable[Sequence[Any]]) -> int:
+        with self._connection() as conn:
+            return registers.replace_drain_indicators(conn, rows)
+
+    def replace_cell_indicators(self, cell_size: float, rows: Iterable[Sequence[Any]]) -> int:
+        with self._connection() as conn:
+            return registers.replace_cells(conn, cell_size, rows)
+
+    def drain(self, drain_id: int) -> dict[str, Any] | None:
+        with self._connection() as conn:
+            rows = registers.fetch(
+                conn,
+                """SELECT d.id, d.source_id, d.lon, d.lat, d.attributes, i.nearest_tree_m, i.nearest_tree_id,
+                          i.nearest_leaf_class, i.trees_within_4m, i.trees_within_10m,
+                          i.large_leaf_within_10m, i.leaf_load, i.computed
+                   FROM drains d LEFT JOIN drain_indicators i ON i.drain_id = d.id WHERE d.id = %s""",
+                (drain_id,),
+            )
+        return rows[0] if rows else None
+
+    def cells(
+        self,
+        *,
+        cell_size: float | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        limit: int = 50_000,
+    ) -> list[dict[str, Any]]:
+        """Cells of one size (default: the most recently computed), optionally within a WGS84 bbox."""
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                """WITH size AS (
+                       SELECT coalesce(%(size)s::float8, (SELECT cell_size FROM cell_indicators
+                                                          ORDER BY computed DESC LIMIT 1)) AS s)
+                   SELECT c.cell_size, c.cell_x, c.cell_y, c.crs, c.geometry, c.drain_count, c.tree_count,
+                          c.mean_leaf_load, c.share_drains_within_4m, c.computed
+                   FROM cell_indicators c, size
+                   WHERE c.cell_size = size.s
+                     AND (%(bbox)s::float8[] IS NULL OR (c.max_lon >= (%(bbox)s::float8[])[1]
+                          AND c.min_lon <= (%(bbox)s::float8[])[3] AND c.max_lat >= (%(bbox)s::float8[])[2]
+                          AND c.min_lat <= (%(bbox)s::float8[])[4]))
+                   ORDER BY c.cell_y, c.cell_x LIMIT %(limit)s""",
+                {"size": cell_size, "bbox": list(bbox) if bbox else None, "limit": limit},
+            )
 
     # -- dead letters: replay and counts -------------------------------------------------------
 
