@@ -55,6 +55,10 @@ datastreams_app = typer.Typer(
     help="SensorThings Datastreams (which sensor and quantity).", no_args_is_help=True
 )
 app.add_typer(datastreams_app, name="datastreams")
+load_app = typer.Typer(help="Load the city's registers (drains, trees) from files.", no_args_is_help=True)
+app.add_typer(load_app, name="load")
+geo_app = typer.Typer(help="Spatial indicators from the registers.", no_args_is_help=True)
+app.add_typer(geo_app, name="geo")
 
 console = Console(highlight=False, soft_wrap=True)
 log = logging.getLogger("pakhuis")
@@ -736,6 +740,126 @@ def datastreams_register(
     except PakhuisError as exc:
         _fail(exc)
     console.print(f"Datastream {datastream_id} → {tenant}/{sensor} {quantity}{f' in {unit}' if unit else ''}")
+
+
+_XY_HELP = "Column with x (or easting); auto-detected when not given."
+
+
+@load_app.command("drains")
+def load_drains(
+    file: Path,
+    x: Annotated[str | None, typer.Option(help=_XY_HELP)] = None,
+    y: Annotated[str | None, typer.Option(help="Column with y (or northing).")] = None,
+    lon: Annotated[str | None, typer.Option(help="Column with WGS84 longitude.")] = None,
+    lat: Annotated[str | None, typer.Option(help="Column with WGS84 latitude.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of x/y, e.g. EPSG:28992 (CSV only).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the drain's own id.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file (GeoPackage).")] = None,
+) -> None:
+    """Replace the drain register with the points in FILE (GeoJSON, GeoPackage, Shapefile, CSV)."""
+    from geo.registers import read_points
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        started = time.perf_counter()
+        result = read_points(file, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer)
+        frame = result.frame
+        rows = (
+            (None if source_id is None else str(source_id), float(point.x), float(point.y), dict[str, Any]())
+            for source_id, point in zip(frame["id"], frame.geometry, strict=True)
+        )
+        with _open_store(settings) as store:
+            count = store.replace_drains(rows, source=str(file), rejected=len(result.rejected))
+    except PakhuisError as exc:
+        _fail(exc)
+    _report_rejected(result.rejected)
+    console.print(result.summary())
+    console.print(f"drains: {count:,} stored in {time.perf_counter() - started:.1f} s")
+
+
+@load_app.command("trees")
+def load_trees(
+    file: Path,
+    x: Annotated[str | None, typer.Option(help=_XY_HELP)] = None,
+    y: Annotated[str | None, typer.Option(help="Column with y (or northing).")] = None,
+    lon: Annotated[str | None, typer.Option(help="Column with WGS84 longitude.")] = None,
+    lat: Annotated[str | None, typer.Option(help="Column with WGS84 latitude.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of x/y, e.g. EPSG:28992 (CSV only).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the tree's own id.")] = None,
+    species_column: Annotated[str | None, typer.Option(help="Column with species or genus names.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file (GeoPackage).")] = None,
+) -> None:
+    """Replace the tree register with FILE; species are mapped to leaf classes (large, small, needle)."""
+    from geo.registers import read_trees
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        started = time.perf_counter()
+        result = read_trees(
+            file,
+            x=x,
+            y=y,
+            lon=lon,
+            lat=lat,
+            crs=crs,
+            id_column=id_column,
+            species_column=species_column,
+            layer=layer,
+        )
+        frame = result.frame
+        rows = (
+            (
+                None if source_id is None else str(source_id),
+                float(point.x),
+                float(point.y),
+                species if isinstance(species, str) else None,
+                genus if isinstance(genus, str) else None,
+                str(leaf_class),
+            )
+            for source_id, point, species, genus, leaf_class in zip(
+                frame["id"],
+                frame.geometry,
+                frame["species"],
+                frame["genus"],
+                frame["leaf_class"],
+                strict=True,
+            )
+        )
+        with _open_store(settings) as store:
+            count = store.replace_trees(rows, source=str(file), rejected=len(result.rejected))
+    except PakhuisError as exc:
+        _fail(exc)
+    _report_rejected(result.rejected)
+    console.print(result.summary())
+    console.print(f"trees: {count:,} stored in {time.perf_counter() - started:.1f} s")
+
+
+def _report_rejected(rejected: Any) -> None:
+    if len(rejected):
+        for reason, count in rejected["reason"].value_counts().items():
+            console.print(f"  rejected {count:,}: {reason}")
+
+
+@geo_app.command("indicators")
+def geo_indicators(
+    cell: Annotated[float, typer.Option(help="Cell size in metres.")] = 100.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write drains with indicators (.gpkg, .geojson, .csv).")
+    ] = None,
+) -> None:
+    """Compute drain↔tree indicators and per-cell indicators from the stored registers."""
+    from geo.pipeline import compute_and_store
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        with _open_store(settings) as store:
+            report = compute_and_store(store, cell_size=cell, out=out)
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(str(report))
 
 
 @db_app.command("migrate")

@@ -1,0 +1,763 @@
+"""Numba kernels for the spatial indicators (private: use `geo.spatial`, which validates input).
+
+Everything here works on plain numpy arrays: coordinates are float64 in metres, shape (n, 2),
+C-contiguous; indices are int64. Nothing here knows about CRSs, GeoDataFrames or leaf classes.
+
+The spatial index is a uniform grid in CSR layout:
+
+- `ox, oy` the grid origin (the targets' minimum x and y), `cs` the cell size, `nx, ny` the
+  number of columns and rows; cell (ix, iy) has id ``iy * nx + ix`` (row-major, x fastest),
+  so the cells of one row segment are one contiguous run of points;
+- `start` (nx * ny + 1 int64): the points of cell c are positions ``start[c]:start[c + 1]``;
+- `sx, sy`: the targets' coordinates in cell order (copied, so a scan reads memory linearly),
+  `sidx`: the original target index of each position.
+
+It is built in O(n) by a counting sort. The cell size aims at a few targets per *occupied*
+cell (clustered data gets smaller cells than its bounding box alone suggests), with the number
+of cells capped at about four per target.
+
+Distances are ``sqrt(dx * dx + dy * dy)`` in float64, computed the same way everywhere (and the
+way scipy's cKDTree computes them), so "within r" means ``distance <= r`` for every kernel.
+The nearest-neighbour search is exact: rings of cells are searched outward from the query's
+cell (clamped onto the grid for queries outside it) until a lower bound on the distance to
+every unsearched cell is at least the best distance found, so queries far outside the target
+extent are answered correctly too. Lower bounds carry a tiny slack (1e-12 of the coordinate
+magnitude) so that rounding of cell edges can never prune the true nearest point.
+
+Thread safety: numba's default 'workqueue' threading layer aborts the process when two Python
+threads run parallel kernels at once (as a web server does). On import this module selects a
+thread-safe layer: NUMBA_THREADING_LAYER when it names 'omp' or 'tbb', else 'omp' (GNU OpenMP
+ships with numba's wheels on Linux) or 'tbb' where OpenMP is unavailable. Kernels release the
+GIL (nogil), so concurrent callers really run concurrently.
+
+Queries are processed in blocks of nearby queries (a coarse counting sort by cell) handed to
+the threads block-cyclically: neighbouring queries touch the same cells (cache locality) and
+dense and sparse parts of the city are spread over all threads (load balance).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+_SAFE_LAYERS = ("omp", "tbb")
+
+
+def _configure_threading_layer() -> str:
+    requested = os.environ.get("NUMBA_THREADING_LAYER", "").strip().lower()
+    if requested in _SAFE_LAYERS:
+        layer = requested
+    else:
+        try:
+            importlib.import_module("numba.np.ufunc.omppool")
+            layer = "omp"
+        except ImportError:
+            layer = "tbb"
+    numba.config.THREADING_LAYER = layer  # type: ignore[attr-defined]
+    return layer
+
+
+THREADING_LAYER = _configure_threading_layer()
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(parallel: bool) -> Callable[[_F], _F]:
+    """numba's njit, typed for mypy: parallel kernels, cached on disk, exact IEEE arithmetic."""
+    return cast(Callable[[_F], _F], njit(parallel=parallel, cache=True, fastmath=False, nogil=True))
+
+
+_par = _jit(parallel=True)
+_seq = _jit(parallel=False)
+
+# Queries per scheduling block, and the coarse bucket (in cells) queries are sorted by.
+_BLOCK = 256
+_BUCKET = 8
+# Relative slack on lower bounds (see module docstring).
+_SLACK = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# grid index
+# ---------------------------------------------------------------------------------------------
+
+
+@_seq
+def all_finite(xy: np.ndarray) -> bool:
+    """Whether every coordinate is finite (neither NaN nor ±inf)."""
+    flat = xy.ravel()
+    for i in range(flat.shape[0]):
+        if not math.isfinite(flat[i]):
+            return False
+    return True
+
+
+@_par
+def _bounds(xy: np.ndarray) -> tuple[float, float, float, float]:
+    n = xy.shape[0]
+    chunks = 64
+    part = np.empty((chunks, 4))
+    for c in prange(chunks):
+        lo = c * n // chunks
+        hi = (c + 1) * n // chunks
+        x0 = np.inf
+        y0 = np.inf
+        x1 = -np.inf
+        y1 = -np.inf
+        for i in range(lo, hi):
+            x = xy[i, 0]
+            y = xy[i, 1]
+            x0 = min(x0, x)
+            x1 = max(x1, x)
+            y0 = min(y0, y)
+            y1 = max(y1, y)
+        part[c, 0] = x0
+        part[c, 1] = y0
+        part[c, 2] = x1
+        part[c, 3] = y1
+    return part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max()
+
+
+@_seq
+def _cap_cell_size(cs: float, w: float, h: float, max_cells: float) -> float:
+    while (w / cs + 1.0) * (h / cs + 1.0) > max_cells:
+        cs *= 1.25
+    return cs
+
+
+@_par
+def _occupied_cells(xy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: int) -> int:
+    n = xy.shape[0]
+    occ = np.zeros(nx * ny, np.uint8)
+    for i in prange(n):
+        ix = min(int((xy[i, 0] - ox) / cs), nx - 1)
+        iy = min(int((xy[i, 1] - oy) / cs), ny - 1)
+        occ[iy * nx + ix] = 1  # benign race: every writer writes 1
+    total = 0
+    for c in prange(nx * ny):
+        total += occ[c]
+    return total
+
+
+@_seq
+def _cell_size(xy: np.ndarray, ox: float, oy: float, w: float, h: float, per_cell: float) -> float:
+    """A cell size giving about `per_cell` points per occupied cell (at most ~4 cells per point)."""
+    n = xy.shape[0]
+    span = max(w, h)
+    if n == 0 or span <= 0.0:
+        return 1.0
+    max_cells = 4.0 * n + 16.0
+    if w > 0.0 and h > 0.0:
+        cs = math.sqrt(w * h * per_cell / n)
+    else:
+        cs = span * per_cell / n
+    cs = max(cs, span * 1e-9)
+    cs = _cap_cell_size(cs, w, h, max_cells)
+    nx = int(w / cs) + 1
+    ny = int(h / cs) + 1
+    occupied = _occupied_cells(xy, ox, oy, cs, nx, ny)
+    mean = n / max(occupied, 1)
+    if mean > per_cell:
+        cs *= math.sqrt(per_cell / mean)
+    return _cap_cell_size(max(cs, span * 1e-9), w, h, max_cells)
+
+
+@_par
+def _cell_ids(xy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: int) -> np.ndarray:
+    n = xy.shape[0]
+    ids = np.empty(n, np.int64)
+    for i in prange(n):
+        ix = min(int((xy[i, 0] - ox) / cs), nx - 1)
+        iy = min(int((xy[i, 1] - oy) / cs), ny - 1)
+        ids[i] = iy * nx + ix
+    return ids
+
+
+@_seq
+def build_grid(
+    xy: np.ndarray, per_cell: float
+) -> tuple[float, float, float, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid index of `xy` (finite coordinates): (ox, oy, cs, nx, ny, start, sx, sy, sidx)."""
+    n = xy.shape[0]
+    if n == 0:
+        return (
+            0.0,
+            0.0,
+            1.0,
+            1,
+            1,
+            np.zeros(2, np.int64),
+            np.empty(0),
+            np.empty(0),
+            np.empty(0, np.int64),
+        )
+    ox, oy, x1, y1 = _bounds(xy)
+    w = x1 - ox
+    h = y1 - oy
+    cs = _cell_size(xy, ox, oy, w, h, per_cell)
+    nx = int(w / cs) + 1
+    ny = int(h / cs) + 1
+    ids = _cell_ids(xy, ox, oy, cs, nx, ny)
+    ncell = nx * ny
+    start = np.zeros(ncell + 1, np.int64)
+    for i in range(n):
+        start[ids[i] + 1] += 1
+    for c in range(ncell):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    sidx = np.empty(n, np.int64)
+    for i in range(n):
+        c = ids[i]
+        sidx[fill[c]] = i
+        fill[c] += 1
+    sx = np.empty(n)
+    sy = np.empty(n)
+    _gather_xy(xy, sidx, sx, sy)
+    return ox, oy, cs, nx, ny, start, sx, sy, sidx
+
+
+@_par
+def _gather_xy(xy: np.ndarray, sidx: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> None:
+    for k in prange(sidx.shape[0]):
+        sx[k] = xy[sidx[k], 0]
+        sy[k] = xy[sidx[k], 1]
+
+
+@_par
+def gather(values: np.ndarray, sidx: np.ndarray) -> np.ndarray:
+    """values[sidx] for a float64 vector (per-target attributes into grid order)."""
+    out = np.empty(sidx.shape[0])
+    for k in prange(sidx.shape[0]):
+        out[k] = values[sidx[k]]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# query scheduling
+# ---------------------------------------------------------------------------------------------
+
+
+@_seq
+def _clamp_cell(f: float, n: int) -> int:
+    """floor(f) clamped to [0, n - 1], safe for huge or infinite f."""
+    if f < 0.0:
+        return 0
+    if f >= n:
+        return n - 1
+    return int(f)
+
+
+@_seq
+def _query_order(qxy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: int) -> np.ndarray:
+    """Query positions sorted by coarse bucket of the grid (counting sort, O(nq + buckets))."""
+    nq = qxy.shape[0]
+    bx = nx // _BUCKET + 1
+    by = ny // _BUCKET + 1
+    keys = np.empty(nq, np.int64)
+    for i in range(nq):
+        ix = _clamp_cell((qxy[i, 0] - ox) / cs, nx) // _BUCKET
+        iy = _clamp_cell((qxy[i, 1] - oy) / cs, ny) // _BUCKET
+        keys[i] = iy * bx + ix
+    nb = bx * by
+    if nb > 4 * nq + 1024:
+        return np.argsort(keys)
+    start = np.zeros(nb + 1, np.int64)
+    for i in range(nq):
+        start[keys[i] + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    order = np.empty(nq, np.int64)
+    for i in range(nq):
+        k = keys[i]
+        order[start[k]] = i
+        start[k] += 1
+    return order
+
+
+@_seq
+def _schedule(nq: int, threads: int) -> tuple[int, int, int]:
+    """(number of blocks, blocks per thread, threads) for the block-cyclic prange loops.
+
+    `threads` is numba.get_num_threads() of the caller (read in Python: inside a kernel it
+    would make the kernel uncacheable)."""
+    nb = (nq + _BLOCK - 1) // _BLOCK
+    threads = max(threads, 1)
+    per = (nb + threads - 1) // threads
+    return nb, per, threads
+
+
+# ---------------------------------------------------------------------------------------------
+# nearest neighbour
+# ---------------------------------------------------------------------------------------------
+
+
+@_seq
+def _scan(
+    qx: float, qy: float, a: int, b: int, sx: np.ndarray, sy: np.ndarray, best2: float, bk: int
+) -> tuple[float, int]:
+    for k in range(a, b):
+        dx = sx[k] - qx
+        dy = sy[k] - qy
+        d2 = dx * dx + dy * dy
+        if d2 < best2:
+            best2 = d2
+            bk = k
+    return best2, bk
+
+
+@_seq
+def _axis_gap(q: float, c: int, r: int, o: float, cs: float, n: int) -> float:
+    """Lower bound on |q - coordinate| over grid columns (or rows) at index distance >= r from c."""
+    gap = np.inf
+    if c + r <= n - 1:
+        gap = min(gap, max(o + (c + r) * cs - q, 0.0))
+    if c - r >= 0:
+        gap = min(gap, max(q - (o + (c - r + 1) * cs), 0.0))
+    return gap
+
+
+@_seq
+def _nearest_one(
+    qx: float,
+    qy: float,
+    ox: float,
+    oy: float,
+    cs: float,
+    nx: int,
+    ny: int,
+    start: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    best2: float,
+    bk: int,
+) -> tuple[float, int]:
+    """Exact nearest target to (qx, qy): (squared distance, grid position); (inf, -1) if none.
+
+    `best2`/`bk` may seed the search with a candidate already known (or inf / -1)."""
+    cx = _clamp_cell((qx - ox) / cs, nx)
+    cy = _clamp_cell((qy - oy) / cs, ny)
+    # distance from the query to the grid's extent along each axis (0 when inside)
+    gx0 = max(ox - qx, 0.0, qx - (ox + nx * cs))
+    gy0 = max(oy - qy, 0.0, qy - (oy + ny * cs))
+    slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
+    rmax = max(cx, nx - 1 - cx, cy, ny - 1 - cy)
+    for r in range(rmax + 1):
+        best = math.sqrt(best2)
+        if r > 0:
+            gx = _axis_gap(qx, cx, r, ox, cs, nx)
+            gy = _axis_gap(qy, cy, r, oy, cs, ny)
+            lb = np.inf
+            if gx < np.inf:
+                lb = min(lb, math.sqrt(gx * gx + gy0 * gy0))
+            if gy < np.inf:
+                lb = min(lb, math.sqrt(gy * gy + gx0 * gx0))
+            if lb == np.inf or lb - slack >= best:
+                break
+        reach = best + slack
+        # columns that can still hold something closer than `best`
+        ca = max(cx - r, 0)
+        cb = min(cx + r, nx - 1)
+        if reach < np.inf:
+            ca = max(ca, _clamp_cell((qx - reach - ox) / cs, nx))
+            cb = min(cb, _clamp_cell((qx + reach - ox) / cs, nx))
+        y0 = cy - r
+        y1 = cy + r
+        for iy in range(max(y0, 0), min(y1, ny - 1) + 1):
+            dy = max(oy + iy * cs - qy, 0.0, qy - (oy + (iy + 1) * cs))
+            if dy - slack >= best:
+                continue
+            row = iy * nx
+            if iy == y0 or iy == y1:
+                if ca <= cb:
+                    best2, bk = _scan(qx, qy, start[row + ca], start[row + cb + 1], sx, sy, best2, bk)
+                    best = math.sqrt(best2)
+            else:
+                for ix in (cx - r, cx + r):
+                    if ix < 0 or ix >= nx:
+                        continue
+                    dx = max(ox + ix * cs - qx, 0.0, qx - (ox + (ix + 1) * cs))
+                    if math.sqrt(dx * dx + dy * dy) - slack >= best:
+                        continue
+                    best2, bk = _scan(qx, qy, start[row + ix], start[row + ix + 1], sx, sy, best2, bk)
+                    best = math.sqrt(best2)
+    return best2, bk
+
+
+@_par
+def nearest(
+    qxy: np.ndarray,
+    ox: float,
+    oy: float,
+    cs: float,
+    nx: int,
+    ny: int,
+    start: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    sidx: np.ndarray,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to and index of the nearest target per query (NaN and -1 without targets)."""
+    nq = qxy.shape[0]
+    dist = np.full(nq, np.nan)
+    idx = np.full(nq, -1, np.int64)
+    if sidx.shape[0] == 0 or nq == 0:
+        return dist, idx
+    order = _query_order(qxy, ox, oy, cs, nx, ny)
+    nb, per, threads = _schedule(nq, threads)
+    for j in prange(per * threads):
+        b = (j % per) * threads + j // per
+        if b >= nb:
+            continue
+        for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nq)):
+            i = order[p]
+            best2, bk = _nearest_one(qxy[i, 0], qxy[i, 1], ox, oy, cs, nx, ny, start, sx, sy, np.inf, -1)
+            if bk >= 0:
+                dist[i] = math.sqrt(best2)
+                idx[i] = sidx[bk]
+    return dist, idx
+
+
+# ---------------------------------------------------------------------------------------------
+# within a radius: counts, weighted linear-decay load, flagged counts, nearest (fused)
+# ---------------------------------------------------------------------------------------------
+
+
+@_par
+def within(
+    qxy: np.ndarray,
+    ox: float,
+    oy: float,
+    cs: float,
+    nx: int,
+    ny: int,
+    start: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    sidx: np.ndarray,
+    radii: np.ndarray,
+    sweight: np.ndarray,
+    load_radius: float,
+    sflag: np.ndarray,
+    flag_radius: float,
+    want_nearest: bool,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Everything about the targets around each query, in one pass over the cells within reach.
+
+    Returns (counts, load, flagged, dist, idx):
+
+    - counts (nq, len(radii)) int64: targets with distance <= radii[j];
+    - load (nq,): sum over targets with distance <= load_radius of
+      ``sweight[k] * (1 - distance / load_radius)`` -- a linear decay from the full weight at
+      the query to 0 at load_radius (all zeros when load_radius <= 0; `sweight` is in grid
+      order, see `gather`; pass an empty array when unused);
+    - flagged (nq,) int64: targets with sflag[k] != 0 and distance <= flag_radius (`sflag` in
+      grid order, empty when unused);
+    - dist, idx: the nearest target (NaN / -1 without targets), exact: when nothing lies within
+      reach the ring search of `nearest` continues from there; NaN / -1 everywhere when
+      `want_nearest` is false.
+    """
+    nq = qxy.shape[0]
+    nr = radii.shape[0]
+    counts = np.zeros((nq, nr), np.int64)
+    load = np.zeros(nq)
+    flagged = np.zeros(nq, np.int64)
+    dist = np.full(nq, np.nan)
+    idx = np.full(nq, -1, np.int64)
+    if sidx.shape[0] == 0 or nq == 0:
+        return counts, load, flagged, dist, idx
+    use_load = sweight.shape[0] > 0 and load_radius > 0.0
+    use_flag = sflag.shape[0] > 0
+    reach = 0.0
+    for j in range(nr):
+        reach = max(reach, radii[j])
+    if use_load:
+        reach = max(reach, load_radius)
+    if use_flag:
+        reach = max(reach, flag_radius)
+    order = _query_order(qxy, ox, oy, cs, nx, ny)
+    nb, per, threads = _schedule(nq, threads)
+    for j in prange(per * threads):
+        b = (j % per) * threads + j // per
+        if b >= nb:
+            continue
+        for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nq)):
+            i = order[p]
+            qx = qxy[i, 0]
+            qy = qxy[i, 1]
+            slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
+            ext = reach * (1.0 + 1e-12) + slack
+            best2 = np.inf
+            bk = -1
+            ixa = _clamp_cell((qx - ext - ox) / cs, nx)
+            ixb = _clamp_cell((qx + ext - ox) / cs, nx)
+            iya = _clamp_cell((qy - ext - oy) / cs, ny)
+            iyb = _clamp_cell((qy + ext - oy) / cs, ny)
+            # the window is empty when the query lies beyond reach of the grid on some side
+            inside = (
+                qx + ext >= ox and qx - ext <= ox + nx * cs and qy + ext >= oy and qy - ext <= oy + ny * cs
+            )
+            s_load = 0.0
+            n_flag = 0
+            if inside:
+                for iy in range(iya, iyb + 1):
+                    row = iy * nx
+                    for k in range(start[row + ixa], start[row + ixb + 1]):
+                        dx = sx[k] - qx
+                        dy = sy[k] - qy
+                        d2 = dx * dx + dy * dy
+                        if d2 < best2:
+                            best2 = d2
+                            bk = k
+                        d = math.sqrt(d2)
+                        if d > reach:
+                            continue
+                        for r in range(nr):
+                            if d <= radii[r]:
+                                counts[i, r] += 1
+                        if use_load and d <= load_radius:
+                            s_load += sweight[k] * (1.0 - d / load_radius)
+                        if use_flag and d <= flag_radius and sflag[k] != 0:
+                            n_flag += 1
+            load[i] = s_load
+            flagged[i] = n_flag
+            if want_nearest:
+                if bk < 0 or math.sqrt(best2) > reach:
+                    # not certain within the window: exact ring search, seeded with what we have
+                    best2, bk = _nearest_one(qx, qy, ox, oy, cs, nx, ny, start, sx, sy, best2, bk)
+                if bk >= 0:
+                    dist[i] = math.sqrt(best2)
+                    idx[i] = sidx[bk]
+    return counts, load, flagged, dist, idx
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregation into grid cells
+# ---------------------------------------------------------------------------------------------
+
+
+@_par
+def cell_index(xy: np.ndarray, ox: float, oy: float, cs: float) -> tuple[np.ndarray, np.ndarray]:
+    """floor((x - ox) / cs), floor((y - oy) / cs) per point (a cell is [k*cs, (k+1)*cs) from o)."""
+    n = xy.shape[0]
+    ix = np.empty(n, np.int64)
+    iy = np.empty(n, np.int64)
+    for i in prange(n):
+        ix[i] = math.floor((xy[i, 0] - ox) / cs)
+        iy[i] = math.floor((xy[i, 1] - oy) / cs)
+    return ix, iy
+
+
+@_seq
+def _accumulate(
+    slot: np.ndarray, values: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n, k = values.shape
+    count = np.zeros(m, np.int64)
+    valid = np.zeros((m, k), np.int64)
+    total = np.zeros((m, k))
+    top = np.full((m, k), -np.inf)
+    for i in range(n):
+        c = slot[i]
+        count[c] += 1
+        for j in range(k):
+            v = values[i, j]
+            if not math.isnan(v):
+                valid[c, j] += 1
+                total[c, j] += v
+                if v > top[c, j]:
+                    top[c, j] = v
+    for c in range(m):
+        for j in range(k):
+            if valid[c, j] == 0:
+                top[c, j] = np.nan
+    return count, valid, total, top
+
+
+@_seq
+def aggregate_dense(
+    ix: np.ndarray, iy: np.ndarray, values: np.ndarray, ix0: int, iy0: int, w: int, h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per occupied cell (ordered by iy, then ix): ix, iy, count, non-NaN count, sum, max.
+
+    Cell indices must lie in [ix0, ix0 + w) x [iy0, iy0 + h); NaN values are skipped (sum 0,
+    max NaN over none). `values` is (n, k); k may be 0."""
+    n = ix.shape[0]
+    lin = np.empty(n, np.int64)
+    seen = np.zeros(w * h, np.int64)
+    for i in range(n):
+        c = (iy[i] - iy0) * w + (ix[i] - ix0)
+        lin[i] = c
+        seen[c] = 1
+    m = 0
+    for c in range(w * h):
+        if seen[c] != 0:
+            seen[c] = m
+            m += 1
+        else:
+            seen[c] = -1
+    cix = np.empty(m, np.int64)
+    ciy = np.empty(m, np.int64)
+    for c in range(w * h):
+        s = seen[c]
+        if s >= 0:
+            cix[s] = ix0 + c % w
+            ciy[s] = iy0 + c // w
+    slot = np.empty(n, np.int64)
+    for i in range(n):
+        slot[i] = seen[lin[i]]
+    count, valid, total, top = _accumulate(slot, values, m)
+    return cix, ciy, count, valid, total, top
+
+
+@_seq
+def aggregate_sorted(
+    ix: np.ndarray, iy: np.ndarray, values: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """As `aggregate_dense`, for any extent: `order` sorts the points by (iy, ix)."""
+    n = ix.shape[0]
+    slot = np.empty(n, np.int64)
+    m = 0
+    for p in range(n):
+        i = order[p]
+        if p > 0:
+            h = order[p - 1]
+            if ix[i] != ix[h] or iy[i] != iy[h]:
+                m += 1
+        slot[i] = m
+    if n > 0:
+        m += 1
+    cix = np.empty(m, np.int64)
+    ciy = np.empty(m, np.int64)
+    for i in range(n):
+        cix[slot[i]] = ix[i]
+        ciy[slot[i]] = iy[i]
+    count, valid, total, top = _accumulate(slot, values, m)
+    return cix, ciy, count, valid, total, top
+
+
+# ---------------------------------------------------------------------------------------------
+# inverse-distance interpolation
+# ---------------------------------------------------------------------------------------------
+
+
+@_seq
+def _idw_finish(wsum: float, wvsum: float, hits: int, hitsum: float, dmin2: float) -> tuple[float, float]:
+    if hits > 0:
+        return hitsum / hits, 0.0
+    if wsum > 0.0:
+        return wvsum / wsum, math.sqrt(dmin2)
+    return np.nan, np.nan
+
+
+@_par
+def idw_all(
+    cxy: np.ndarray, pxy: np.ndarray, values: np.ndarray, power: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """IDW of every point onto every centre: (value, distance to the nearest point).
+
+    value = sum(v_k / d_k**p) / sum(1 / d_k**p); a centre on top of points (d = 0) takes
+    their mean. NaN / NaN without points."""
+    nc = cxy.shape[0]
+    m = pxy.shape[0]
+    out = np.full(nc, np.nan)
+    cover = np.full(nc, np.nan)
+    for i in prange(nc):
+        qx = cxy[i, 0]
+        qy = cxy[i, 1]
+        wsum = 0.0
+        wvsum = 0.0
+        hits = 0
+        hitsum = 0.0
+        dmin2 = np.inf
+        for k in range(m):
+            dx = pxy[k, 0] - qx
+            dy = pxy[k, 1] - qy
+            d2 = dx * dx + dy * dy
+            dmin2 = min(dmin2, d2)
+            if d2 == 0.0:
+                hits += 1
+                hitsum += values[k]
+            else:
+                wk = math.sqrt(d2) ** -power
+                wsum += wk
+                wvsum += wk * values[k]
+        out[i], cover[i] = _idw_finish(wsum, wvsum, hits, hitsum, dmin2)
+    return out, cover
+
+
+@_par
+def idw_radius(
+    cxy: np.ndarray,
+    ox: float,
+    oy: float,
+    cs: float,
+    nx: int,
+    ny: int,
+    start: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    svalues: np.ndarray,
+    power: float,
+    radius: float,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As `idw_all`, from the points within `radius` (distance <= radius) only, using the grid
+    of the points (`svalues` in grid order). NaN / NaN where no point is within the radius."""
+    nc = cxy.shape[0]
+    out = np.full(nc, np.nan)
+    cover = np.full(nc, np.nan)
+    if sx.shape[0] == 0 or nc == 0:
+        return out, cover
+    order = _query_order(cxy, ox, oy, cs, nx, ny)
+    nb, per, threads = _schedule(nc, threads)
+    for j in prange(per * threads):
+        b = (j % per) * threads + j // per
+        if b >= nb:
+            continue
+        for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nc)):
+            i = order[p]
+            qx = cxy[i, 0]
+            qy = cxy[i, 1]
+            slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
+            ext = radius * (1.0 + 1e-12) + slack
+            if not (
+                qx + ext >= ox and qx - ext <= ox + nx * cs and qy + ext >= oy and qy - ext <= oy + ny * cs
+            ):
+                continue
+            ixa = _clamp_cell((qx - ext - ox) / cs, nx)
+            ixb = _clamp_cell((qx + ext - ox) / cs, nx)
+            iya = _clamp_cell((qy - ext - oy) / cs, ny)
+            iyb = _clamp_cell((qy + ext - oy) / cs, ny)
+            wsum = 0.0
+            wvsum = 0.0
+            hits = 0
+            hitsum = 0.0
+            dmin2 = np.inf
+            for iy in range(iya, iyb + 1):
+                row = iy * nx
+                for k in range(start[row + ixa], start[row + ixb + 1]):
+                    dx = sx[k] - qx
+                    dy = sy[k] - qy
+                    d2 = dx * dx + dy * dy
+                    d = math.sqrt(d2)
+                    if d > radius:
+                        continue
+                    dmin2 = min(dmin2, d2)
+                    if d2 == 0.0:
+                        hits += 1
+                        hitsum += svalues[k]
+                    else:
+                        wk = d**-power
+                        wsum += wk
+                        wvsum += wk * svalues[k]
+            out[i], cover[i] = _idw_finish(wsum, wvsum, hits, hitsum, dmin2)
+    return out, cover
