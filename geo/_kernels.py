@@ -80,6 +80,8 @@ _seq = _jit(parallel=False)
 # Queries per scheduling block, and the coarse bucket (in cells) queries are sorted by.
 _BLOCK = 256
 _BUCKET = 8
+# First-level runs of the grid's counting sort (see build_grid).
+_BUCKETS = 4096
 # Relative slack on lower bounds (see module docstring).
 _SLACK = 1e-12
 
@@ -206,28 +208,80 @@ def build_grid(
     ny = int(h / cs) + 1
     ids = _cell_ids(xy, ox, oy, cs, nx, ny)
     ncell = nx * ny
-    start = np.zeros(ncell + 1, np.int64)
+    # Counting sort by cell in two levels, so that no pass scatters over the whole (large)
+    # cell array: first into at most _BUCKETS contiguous runs of cells, carrying the
+    # coordinates along (sequential reads, few write streams), then each run on its own,
+    # within a slice of the arrays that stays in cache -- and the runs in parallel.
+    shift = 0
+    while ((ncell - 1) >> shift) + 1 > _BUCKETS:
+        shift += 1
+    nb = ((ncell - 1) >> shift) + 1
+    bstart = np.zeros(nb + 1, np.int64)
     for i in range(n):
-        start[ids[i] + 1] += 1
-    for c in range(ncell):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    sidx = np.empty(n, np.int64)
+        bstart[(ids[i] >> shift) + 1] += 1
+    for b in range(nb):
+        bstart[b + 1] += bstart[b]
+    fill = bstart[:-1].copy()
+    tid = np.empty(n, np.int64)
+    tx = np.empty(n)
+    ty = np.empty(n)
+    ti = np.empty(n, np.int64)
     for i in range(n):
         c = ids[i]
-        sidx[fill[c]] = i
-        fill[c] += 1
+        b = c >> shift
+        p = fill[b]
+        fill[b] = p + 1
+        tid[p] = c
+        tx[p] = xy[i, 0]
+        ty[p] = xy[i, 1]
+        ti[p] = i
+    start = np.empty(ncell + 1, np.int64)
     sx = np.empty(n)
     sy = np.empty(n)
-    _gather_xy(xy, sidx, sx, sy)
+    sidx = np.empty(n, np.int64)
+    _sort_runs(bstart, shift, ncell, tid, tx, ty, ti, start, sx, sy, sidx)
+    start[ncell] = n
     return ox, oy, cs, nx, ny, start, sx, sy, sidx
 
 
 @_par
-def _gather_xy(xy: np.ndarray, sidx: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> None:
-    for k in prange(sidx.shape[0]):
-        sx[k] = xy[sidx[k], 0]
-        sy[k] = xy[sidx[k], 1]
+def _sort_runs(
+    bstart: np.ndarray,
+    shift: int,
+    ncell: int,
+    tid: np.ndarray,
+    tx: np.ndarray,
+    ty: np.ndarray,
+    ti: np.ndarray,
+    start: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    sidx: np.ndarray,
+) -> None:
+    """Second level of `build_grid`'s sort: run b holds cells [b << shift, (b + 1) << shift)."""
+    nb = bstart.shape[0] - 1
+    for b in prange(nb):
+        c0 = b << shift
+        c1 = min((b + 1) << shift, ncell)
+        a = bstart[b]
+        e = bstart[b + 1]
+        for c in range(c0, c1):
+            start[c] = 0
+        for j in range(a, e):
+            start[tid[j]] += 1
+        run = a
+        for c in range(c0, c1):
+            k = start[c]
+            start[c] = run
+            run += k
+        fill = start[c0:c1].copy()
+        for j in range(a, e):
+            c = tid[j] - c0
+            p = fill[c]
+            fill[c] = p + 1
+            sx[p] = tx[j]
+            sy[p] = ty[j]
+            sidx[p] = ti[j]
 
 
 @_par

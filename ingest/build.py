@@ -31,7 +31,10 @@ def parse_time(text: Any, field: str, item: int | None) -> datetime | Rejection:
             f"{field} {text!r} has no UTC offset; add 'Z' or e.g. '+01:00' so it is unambiguous",
             item,
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return Rejection("bad_time", f"{field} {text!r} lies outside years 1-9999 in UTC", item)
 
 
 def epoch_time(seconds: float, field: str, item: int | None) -> datetime | Rejection:

@@ -11,6 +11,7 @@ on bad input.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +23,8 @@ from ingest.directory import SensorDirectory
 from ingest.mappings import load_mappings
 from ingest.topics import TopicError, parse_topic
 from pakhuis.reading import DeadLetter, Envelope, Reading, Rejection
+
+log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
@@ -66,7 +69,16 @@ class MessageDecoder:
             mappings=self.mappings,
             datastreams=self.directory.datastream if self.directory is not None else (lambda _id: None),
         )
-        decoder_name, decoded = self._route(topic, payload, context)
+        try:
+            decoder_name, decoded = self._route(topic, payload, context)
+        except Exception as exc:  # logged and dead-lettered with the raw bytes, never swallowed
+            # A decoder bug must not stop ingest or lose the message: it becomes a dead letter
+            # that can be replayed once the decoder is fixed.
+            log.exception("decoder failed on a message from %s", topic)
+            decoder_name = _format_of(topic)
+            decoded = Decoded(
+                [], [Rejection("decoder_error", f"the {decoder_name} decoder failed: {exc!r}"[:500])]
+            )
         readings, rejections = decoded.readings, list(decoded.rejections)
         if not readings and not rejections and not decoded.duplicates:
             # Every message is accounted for: stored, refused or counted as a repeat.

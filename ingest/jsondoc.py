@@ -15,5 +15,7 @@ def load_json(payload: bytes) -> Any | Rejection:
         return Rejection("bad_json", "payload is not UTF-8 text")
     except json.JSONDecodeError as exc:
         return Rejection("bad_json", f"payload is not valid JSON: {exc}")
+    except ValueError:
+        return Rejection("bad_json", "payload holds a number too long to read")
     except RecursionError:
         return Rejection("bad_json", "payload nests too deeply")

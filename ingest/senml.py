@@ -92,8 +92,7 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
                 )
             )
             continue
-        name = base_name + (record.get("n") or "")
-        if not isinstance(record.get("n", ""), str) or not name:
+        if not isinstance(record.get("n", ""), str) or not (name := base_name + record.get("n", "")):
             rejections.append(Rejection("missing_field", "record has no name (n or bn)", index))
             continue
         raw = record["v"] if "v" in record else record["s"]
@@ -106,7 +105,7 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
         if _num(t) is None:
             rejections.append(Rejection("bad_time", f"t {t!r} is not a number", index))
             continue
-        seconds = base_time + float(t)
+        seconds = base_time + _num(t)  # type: ignore[operator]
         if abs(seconds) < _RELATIVE_LIMIT:
             seconds = now + seconds
         time = epoch_time(seconds, "time", index)

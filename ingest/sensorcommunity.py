@@ -59,7 +59,7 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
             value = (
                 float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else math.nan
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             rejections.append(Rejection("bad_value", f"{value_type} value {raw!r} is not a number", index))
             continue
         if math.isnan(value) and not (isinstance(raw, str) and raw.strip().lower() == "nan"):

@@ -69,7 +69,8 @@ class FrameCounters:
 
 def _gateways(uplink: dict[str, Any]) -> list[dict[str, Any]]:
     result = []
-    for gw in uplink.get("rx_metadata") or []:
+    raw = uplink.get("rx_metadata")
+    for gw in raw if isinstance(raw, list) else []:
         if not isinstance(gw, dict):
             continue
         raw_ids = gw.get("gateway_ids")
