@@ -80,7 +80,9 @@ _seq = _jit(parallel=False)
 # Queries per scheduling block, and the coarse bucket (in cells) queries are sorted by.
 _BLOCK = 256
 _BUCKET = 8
-# First-level runs of the grid's counting sort (see build_grid).
+# Grids of up to _DIRECT_CELLS cells are sorted in one counting sort; larger ones in two
+# levels, first into _BUCKETS runs of cells (see build_grid).
+_DIRECT_CELLS = 1 << 18
 _BUCKETS = 4096
 # Relative slack on lower bounds (see module docstring).
 _SLACK = 1e-12
@@ -208,6 +210,27 @@ def build_grid(
     ny = int(h / cs) + 1
     ids = _cell_ids(xy, ox, oy, cs, nx, ny)
     ncell = nx * ny
+    start = np.empty(ncell + 1, np.int64)
+    sx = np.empty(n)
+    sy = np.empty(n)
+    sidx = np.empty(n, np.int64)
+    if ncell <= _DIRECT_CELLS:  # the cell array stays in cache: one counting sort
+        start[:] = 0
+        for i in range(n):
+            start[ids[i] + 1] += 1
+        for c in range(ncell):
+            start[c + 1] += start[c]
+        fill = start[:-1].copy()
+        for i in range(n):
+            c = ids[i]
+            p = fill[c]
+            fill[c] = p + 1
+            sx[p] = xy[i, 0]
+            sy[p] = xy[i, 1]
+            sidx[p] = i
+        for c in range(ncell):
+            _sort_by_x(sx, sy, sidx, start[c], start[c + 1])
+        return ox, oy, cs, nx, ny, start, sx, sy, sidx
     # Counting sort by cell in two levels, so that no pass scatters over the whole (large)
     # cell array: first into at most _BUCKETS contiguous runs of cells, carrying the
     # coordinates along (sequential reads, few write streams), then each run on its own,
@@ -235,13 +258,36 @@ def build_grid(
         tx[p] = xy[i, 0]
         ty[p] = xy[i, 1]
         ti[p] = i
-    start = np.empty(ncell + 1, np.int64)
-    sx = np.empty(n)
-    sy = np.empty(n)
-    sidx = np.empty(n, np.int64)
     _sort_runs(bstart, shift, ncell, tid, tx, ty, ti, start, sx, sy, sidx)
     start[ncell] = n
     return ox, oy, cs, nx, ny, start, sx, sy, sidx
+
+
+@_seq
+def _sort_by_x(sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, a: int, b: int) -> None:
+    """Sort positions [a, b) (one cell) by x: insertion sort for the usual few points."""
+    if b - a <= 32:
+        for k in range(a + 1, b):
+            x = sx[k]
+            y = sy[k]
+            i = sidx[k]
+            j = k - 1
+            while j >= a and sx[j] > x:
+                sx[j + 1] = sx[j]
+                sy[j + 1] = sy[j]
+                sidx[j + 1] = sidx[j]
+                j -= 1
+            sx[j + 1] = x
+            sy[j + 1] = y
+            sidx[j + 1] = i
+        return
+    order = np.argsort(sx[a:b]) + a
+    tx = sx[order]
+    ty = sy[order]
+    ti = sidx[order]
+    sx[a:b] = tx
+    sy[a:b] = ty
+    sidx[a:b] = ti
 
 
 @_par
@@ -282,6 +328,8 @@ def _sort_runs(
             sx[p] = tx[j]
             sy[p] = ty[j]
             sidx[p] = ti[j]
+        for c in range(c0, c1):
+            _sort_by_x(sx, sy, sidx, start[c], start[c + 1])
 
 
 @_par
@@ -335,6 +383,16 @@ def _query_order(qxy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: 
     return order
 
 
+@_par
+def _rows_in_order(xy: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """xy[order]: the queries copied into processing order, so the kernels read them linearly."""
+    out = np.empty((order.shape[0], 2))
+    for p in prange(order.shape[0]):
+        out[p, 0] = xy[order[p], 0]
+        out[p, 1] = xy[order[p], 1]
+    return out
+
+
 @_seq
 def _schedule(nq: int, threads: int) -> tuple[int, int, int]:
     """(number of blocks, blocks per thread, threads) for the block-cyclic prange loops.
@@ -353,13 +411,56 @@ def _schedule(nq: int, threads: int) -> tuple[int, int, int]:
 
 
 @_seq
+def _first_at_least(sx: np.ndarray, a: int, b: int, x: float) -> int:
+    """The first position in [a, b) with sx >= x (b if none); sx[a:b] is sorted."""
+    if b - a <= 16:
+        while a < b and sx[a] < x:
+            a += 1
+        return a
+    while a < b:
+        mid = (a + b) >> 1
+        if sx[mid] < x:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@_seq
 def _scan(
     qx: float, qy: float, a: int, b: int, sx: np.ndarray, sy: np.ndarray, best2: float, bk: int
 ) -> tuple[float, int]:
-    for k in range(a, b):
+    """Closest point to (qx, qy) in positions [a, b) (sorted by x), if closer than best2.
+
+    From qx outwards in both directions, each stopping once dx alone reaches the best
+    distance so far: in a dense cell only the points in a narrow x band are looked at."""
+    if b - a <= 8:
+        for k in range(a, b):
+            dx = sx[k] - qx
+            dy = sy[k] - qy
+            d2 = dx * dx + dy * dy
+            if d2 < best2:
+                best2 = d2
+                bk = k
+        return best2, bk
+    mid = _first_at_least(sx, a, b, qx)
+    for k in range(mid, b):
         dx = sx[k] - qx
+        dx2 = dx * dx
+        if dx2 >= best2:
+            break
         dy = sy[k] - qy
-        d2 = dx * dx + dy * dy
+        d2 = dx2 + dy * dy
+        if d2 < best2:
+            best2 = d2
+            bk = k
+    for k in range(mid - 1, a - 1, -1):
+        dx = sx[k] - qx
+        dx2 = dx * dx
+        if dx2 >= best2:
+            break
+        dy = sy[k] - qy
+        d2 = dx2 + dy * dy
         if d2 < best2:
             best2 = d2
             bk = k
@@ -465,6 +566,7 @@ def nearest(
     if sidx.shape[0] == 0 or nq == 0:
         return dist, idx
     order = _query_order(qxy, ox, oy, cs, nx, ny)
+    qs = _rows_in_order(qxy, order)
     nb, per, threads = _schedule(nq, threads)
     for j in prange(per * threads):
         b = (j % per) * threads + j // per
@@ -472,7 +574,7 @@ def nearest(
             continue
         for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nq)):
             i = order[p]
-            best2, bk = _nearest_one(qxy[i, 0], qxy[i, 1], ox, oy, cs, nx, ny, start, sx, sy, np.inf, -1)
+            best2, bk = _nearest_one(qs[p, 0], qs[p, 1], ox, oy, cs, nx, ny, start, sx, sy, np.inf, -1)
             if bk >= 0:
                 dist[i] = math.sqrt(best2)
                 idx[i] = sidx[bk]
@@ -538,6 +640,7 @@ def within(
     if use_flag:
         reach = max(reach, flag_radius)
     order = _query_order(qxy, ox, oy, cs, nx, ny)
+    qs = _rows_in_order(qxy, order)
     nb, per, threads = _schedule(nq, threads)
     for j in prange(per * threads):
         b = (j % per) * threads + j // per
@@ -545,8 +648,8 @@ def within(
             continue
         for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nq)):
             i = order[p]
-            qx = qxy[i, 0]
-            qy = qxy[i, 1]
+            qx = qs[p, 0]
+            qy = qs[p, 1]
             slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
             ext = reach * (1.0 + 1e-12) + slack
             best2 = np.inf
@@ -562,9 +665,13 @@ def within(
             s_load = 0.0
             n_flag = 0
             if inside:
+                xhi = qx + ext
                 for iy in range(iya, iyb + 1):
                     row = iy * nx
-                    for k in range(start[row + ixa], start[row + ixb + 1]):
+                    b = start[row + ixb + 1]
+                    for k in range(_first_at_least(sx, start[row + ixa], b, qx - ext), b):
+                        if sx[k] > xhi:
+                            break  # a row is sorted by x
                         dx = sx[k] - qx
                         dy = sy[k] - qy
                         d2 = dx * dx + dy * dy
@@ -772,6 +879,7 @@ def idw_radius(
     if sx.shape[0] == 0 or nc == 0:
         return out, cover
     order = _query_order(cxy, ox, oy, cs, nx, ny)
+    qs = _rows_in_order(cxy, order)
     nb, per, threads = _schedule(nc, threads)
     for j in prange(per * threads):
         b = (j % per) * threads + j // per
@@ -779,8 +887,8 @@ def idw_radius(
             continue
         for p in range(b * _BLOCK, min((b + 1) * _BLOCK, nc)):
             i = order[p]
-            qx = cxy[i, 0]
-            qy = cxy[i, 1]
+            qx = qs[p, 0]
+            qy = qs[p, 1]
             slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
             ext = radius * (1.0 + 1e-12) + slack
             if not (
@@ -796,9 +904,13 @@ def idw_radius(
             hits = 0
             hitsum = 0.0
             dmin2 = np.inf
+            xhi = qx + ext
             for iy in range(iya, iyb + 1):
                 row = iy * nx
-                for k in range(start[row + ixa], start[row + ixb + 1]):
+                b = start[row + ixb + 1]
+                for k in range(_first_at_least(sx, start[row + ixa], b, qx - ext), b):
+                    if sx[k] > xhi:
+                        break  # a row is sorted by x
                     dx = sx[k] - qx
                     dy = sy[k] - qy
                     d2 = dx * dx + dy * dy
@@ -815,3 +927,40 @@ def idw_radius(
                         wvsum += wk * svalues[k]
             out[i], cover[i] = _idw_finish(wsum, wvsum, hits, hitsum, dmin2)
     return out, cover
+
+
+@_seq
+def merge_cells(
+    aix: np.ndarray, aiy: np.ndarray, bix: np.ndarray, biy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The union of two cell lists, each sorted by (iy, ix) without repeats (as the aggregates
+    are): (ix, iy, row of each a cell in the union, row of each b cell in the union)."""
+    na = aix.shape[0]
+    nb = bix.shape[0]
+    ix = np.empty(na + nb, np.int64)
+    iy = np.empty(na + nb, np.int64)
+    at_a = np.empty(na, np.int64)
+    at_b = np.empty(nb, np.int64)
+    i = 0
+    j = 0
+    m = 0
+    while i < na or j < nb:
+        if j >= nb or (i < na and (aiy[i] < biy[j] or (aiy[i] == biy[j] and aix[i] < bix[j]))):
+            ix[m] = aix[i]
+            iy[m] = aiy[i]
+            at_a[i] = m
+            i += 1
+        elif i >= na or aiy[i] != biy[j] or aix[i] != bix[j]:
+            ix[m] = bix[j]
+            iy[m] = biy[j]
+            at_b[j] = m
+            j += 1
+        else:
+            ix[m] = aix[i]
+            iy[m] = aiy[i]
+            at_a[i] = m
+            at_b[j] = m
+            i += 1
+            j += 1
+        m += 1
+    return ix[:m].copy(), iy[:m].copy(), at_a, at_b

@@ -19,7 +19,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo._kernels import all_finite
+from geo._kernels import all_finite, merge_cells
 from geo.crs import metric_xy_of
 from geo.spatial import GridIndex, NearbySummary, grid_aggregate, idw
 
@@ -180,21 +180,8 @@ def cell_indicators(
     tcell = grid_aggregate(txy, np.empty((len(txy), 0)), cs)
 
     # the union of the cells with drains and the cells with trees
-    ix_all = np.concatenate([dcell.ix, tcell.ix])
-    iy_all = np.concatenate([dcell.iy, tcell.iy])
-    if len(ix_all):
-        ix0, iy0 = ix_all.min(), iy_all.min()
-        width = int(ix_all.max() - ix0) + 1
-        keys_d = (dcell.iy - iy0) * width + (dcell.ix - ix0)
-        keys_t = (tcell.iy - iy0) * width + (tcell.ix - ix0)
-        keys = np.union1d(keys_d, keys_t)
-        cix = keys % width + ix0
-        ciy = keys // width + iy0
-        at_d = np.searchsorted(keys, keys_d)
-        at_t = np.searchsorted(keys, keys_t)
-    else:
-        keys = cix = ciy = at_d = at_t = np.empty(0, np.int64)
-    m = len(keys)
+    cix, ciy, at_d, at_t = merge_cells(dcell.ix, dcell.iy, tcell.ix, tcell.iy)
+    m = len(cix)
     drain_count = np.zeros(m, np.int64)
     drain_count[at_d] = dcell.count
     tree_count = np.zeros(m, np.int64)

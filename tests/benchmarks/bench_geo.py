@@ -15,7 +15,9 @@ in RD New coordinates so the GeoDataFrame path needs no reprojection):
 - small:   3,000 drains x 20,000 trees on 3 x 3 km (a smoke test);
 - utrecht: 30,000 drains x 217,062 trees (Utrecht's tree count) on 10 x 10 km;
 - million: 1,000,000 drains x 5,000,000 trees on 50 x 50 km;
-- country: 5,000,000 drains x 10,000,000 trees on 250 x 280 km: full indicators + 100 m cells;
+- country: 5,000,000 drains x 10,000,000 trees in ~1,500 towns (200-1200 m spread) and 2 %
+  scattered over 250 x 280 km: full indicators + 100 m cells (cell polygons cost ~1-1.5 µs
+  each in GEOS, so their number matters; it is printed);
 - cold start (always): the first call in a new process with a warm numba cache.
 
 Goals (issue 5): utrecht nearest >= 5x cKDTree and >= 15x sjoin_nearest, full indicators >= 3x
@@ -53,11 +55,25 @@ RD = "EPSG:28992"
 
 
 @dataclass(frozen=True)
+class Layout:
+    """Where the points lie: clusters (neighbourhoods or towns) plus a scattered share."""
+
+    clusters_per_km2: float
+    spread_m: tuple[float, float]
+    background: float
+
+
+CITY = Layout(1.5, (100.0, 800.0), 0.10)  # neighbourhoods, streets everywhere
+NL = Layout(1500 / 70_000, (200.0, 1200.0), 0.02)  # ~1,500 towns and cities, rural roads between
+
+
+@dataclass(frozen=True)
 class Size:
     name: str
     drains: int
     trees: int
     extent_m: tuple[float, float]
+    layout: Layout
     repeats: int
     sjoin: bool
     strtree: bool
@@ -65,26 +81,29 @@ class Size:
 
 
 SIZES = {
-    "small": Size("small", 3_000, 20_000, (3_000.0, 3_000.0), 5, True, True),
-    "utrecht": Size("utrecht", 30_000, 217_062, (10_000.0, 10_000.0), 5, True, True),
-    "million": Size("million", 1_000_000, 5_000_000, (50_000.0, 50_000.0), 2, False, True),
-    "country": Size("country", 5_000_000, 10_000_000, (250_000.0, 280_000.0), 1, False, False, country=True),
+    "small": Size("small", 3_000, 20_000, (3_000.0, 3_000.0), CITY, 5, True, True),
+    "utrecht": Size("utrecht", 30_000, 217_062, (10_000.0, 10_000.0), CITY, 5, True, True),
+    "million": Size("million", 1_000_000, 5_000_000, (50_000.0, 50_000.0), CITY, 2, False, True),
+    "country": Size(
+        "country", 5_000_000, 10_000_000, (250_000.0, 280_000.0), NL, 1, False, False, country=True
+    ),
 }
 ORIGIN = (20_000.0, 320_000.0)  # south-west of the Netherlands in RD New
 
 
-def city_like(n: int, extent: tuple[float, float], seed: int) -> np.ndarray:
-    """Clustered points: neighbourhoods of 100-800 m spread with lognormal sizes, plus 10 %
-    scattered over the whole extent; (n, 2) float64 in RD New metres."""
+def city_like(n: int, extent: tuple[float, float], seed: int, layout: Layout = CITY) -> np.ndarray:
+    """Clustered points: Gaussian clusters (neighbourhoods, or towns at country scale) with
+    lognormal sizes, plus a share scattered over the whole extent; (n, 2) float64 in RD New
+    metres, in random order (as a worst case for memory locality)."""
     rng = np.random.default_rng(seed)
     w, h = extent
-    clusters = max(20, int(w * h / 1e6 * 1.5))  # ~1.5 neighbourhoods per km²
+    clusters = max(20, int(w * h / 1e6 * layout.clusters_per_km2))
     centres = rng.random((clusters, 2)) * (w, h)
     share = rng.lognormal(0.0, 1.0, clusters)
     share /= share.sum()
-    n_bg = n // 10
+    n_bg = int(n * layout.background)
     which = rng.choice(clusters, size=n - n_bg, p=share)
-    spread = rng.uniform(100.0, 800.0, clusters)[which]
+    spread = rng.uniform(*layout.spread_m, clusters)[which]
     pts = centres[which] + rng.normal(size=(n - n_bg, 2)) * spread[:, None]
     pts = np.vstack([pts, rng.random((n_bg, 2)) * (w, h)])
     pts = np.clip(pts, 0.0, (w, h))
@@ -128,8 +147,8 @@ def run_size(size: Size) -> None:
         flush=True,
     )
     t0 = time.perf_counter()
-    drains = city_like(size.drains, size.extent_m, 1)
-    trees = city_like(size.trees, size.extent_m, 2)
+    drains = city_like(size.drains, size.extent_m, 1, size.layout)
+    trees = city_like(size.trees, size.extent_m, 2, size.layout)
     print(f"  (generated in {time.perf_counter() - t0:.1f} s)", flush=True)
     r = size.repeats
 
