@@ -92,9 +92,24 @@ def cluster(
         c = Cluster(env, tmp_path, stack)
         for i in range(1, workers + 1):
             c.start(f"worker-{i}")
+        # Let the workers settle into one consumer-group generation before data flows: the
+        # tests then measure processing, not start-up rebalances.
+        wait_for(lambda: _group_stable(d.kafka, f"{prefix}-stream", workers), 90, "a stable worker group")
         for i in range(1, ingests + 1):
             c.start(f"ingest-{i}")
         yield c
+
+
+def _group_stable(bootstrap: str, group: str, members: int) -> bool:
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        description = admin.describe_consumer_groups([group])[group].result(10)
+    except Exception:  # noqa: BLE001 - the group does not exist yet: not stable
+        return False
+    return bool(description.state == ConsumerGroupState.STABLE and len(description.members) >= members)
 
 
 def _probe(d: Distributed, store: Store, tenant: str) -> None:
