@@ -10,11 +10,17 @@ The spatial index is a uniform grid in CSR layout:
   so the cells of one row segment are one contiguous run of points;
 - `start` (nx * ny + 1 int64): the points of cell c are positions ``start[c]:start[c + 1]``;
 - `sx, sy`: the targets' coordinates in cell order (copied, so a scan reads memory linearly),
-  `sidx`: the original target index of each position.
+  and within a cell sorted by x -- so a whole row of cells is sorted by x; `sidx`: the
+  original target index of each position.
 
-It is built in O(n) by a counting sort. The cell size aims at a few targets per *occupied*
-cell (clustered data gets smaller cells than its bounding box alone suggests), with the number
-of cells capped at about four per target.
+It is built by a counting sort by cell (O(n); in two levels for large grids, so no pass
+scatters over the whole cell array) and a sort by x within each cell (insertion sort for the
+usual few points). The cell size aims at a few targets per *occupied* cell (clustered data
+gets smaller cells than its bounding box alone suggests), with the number of cells capped at
+about four per target. Where that cap leaves dense clusters with many points per cell (a
+country with cities in it), the x order keeps scans short: a row run is entered by binary
+search and left as soon as x is out of reach, and the nearest search walks outward from the
+query's x, stopping when dx alone exceeds the best distance found.
 
 Distances are ``sqrt(dx * dx + dy * dy)`` in float64, computed the same way everywhere (and the
 way scipy's cKDTree computes them), so "within r" means ``distance <= r`` for every kernel.
@@ -173,14 +179,17 @@ def _cell_size(xy: np.ndarray, ox: float, oy: float, w: float, h: float, per_cel
     return _cap_cell_size(max(cs, span * 1e-9), w, h, max_cells)
 
 
+@_seq
+def _cell_of(x: float, y: float, ox: float, oy: float, cs: float, nx: int, ny: int) -> int:
+    return min(int((y - oy) / cs), ny - 1) * nx + min(int((x - ox) / cs), nx - 1)
+
+
 @_par
 def _cell_ids(xy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: int) -> np.ndarray:
     n = xy.shape[0]
     ids = np.empty(n, np.int64)
     for i in prange(n):
-        ix = min(int((xy[i, 0] - ox) / cs), nx - 1)
-        iy = min(int((xy[i, 1] - oy) / cs), ny - 1)
-        ids[i] = iy * nx + ix
+        ids[i] = _cell_of(xy[i, 0], xy[i, 1], ox, oy, cs, nx, ny)
     return ids
 
 
@@ -208,29 +217,34 @@ def build_grid(
     cs = _cell_size(xy, ox, oy, w, h, per_cell)
     nx = int(w / cs) + 1
     ny = int(h / cs) + 1
-    ids = _cell_ids(xy, ox, oy, cs, nx, ny)
     ncell = nx * ny
     start = np.empty(ncell + 1, np.int64)
     sx = np.empty(n)
     sy = np.empty(n)
     sidx = np.empty(n, np.int64)
-    if ncell <= _DIRECT_CELLS:  # the cell array stays in cache: one counting sort
+    if ncell <= _DIRECT_CELLS:
+        # The cell array stays in cache: one counting sort, the cell of a point computed
+        # where needed rather than stored, and the scatter walking backwards from each
+        # cell's end (which leaves `start` holding the beginnings): few fresh pages to touch.
         start[:] = 0
         for i in range(n):
-            start[ids[i] + 1] += 1
+            start[_cell_of(xy[i, 0], xy[i, 1], ox, oy, cs, nx, ny) + 1] += 1
         for c in range(ncell):
             start[c + 1] += start[c]
-        fill = start[:-1].copy()
-        for i in range(n):
-            c = ids[i]
-            p = fill[c]
-            fill[c] = p + 1
+        for i in range(n - 1, -1, -1):
+            c = _cell_of(xy[i, 0], xy[i, 1], ox, oy, cs, nx, ny) + 1
+            p = start[c] - 1
+            start[c] = p
             sx[p] = xy[i, 0]
             sy[p] = xy[i, 1]
             sidx[p] = i
+        # start[c + 1] now holds the beginning of cell c; shift it into place
         for c in range(ncell):
-            _sort_by_x(sx, sy, sidx, start[c], start[c + 1])
+            start[c] = start[c + 1]
+        start[ncell] = n
+        _sort_cells_by_x(sx, sy, sidx, start, 0, ncell)
         return ox, oy, cs, nx, ny, start, sx, sy, sidx
+    ids = _cell_ids(xy, ox, oy, cs, nx, ny)
     # Counting sort by cell in two levels, so that no pass scatters over the whole (large)
     # cell array: first into at most _BUCKETS contiguous runs of cells, carrying the
     # coordinates along (sequential reads, few write streams), then each run on its own,
@@ -264,9 +278,16 @@ def build_grid(
 
 
 @_seq
-def _sort_by_x(sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, a: int, b: int) -> None:
-    """Sort positions [a, b) (one cell) by x: insertion sort for the usual few points."""
-    if b - a <= 32:
+def _sort_cells_by_x(
+    sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, start: np.ndarray, c0: int, c1: int
+) -> None:
+    """Sort the points of each cell in [c0, c1) by x: insertion sort for the usual few."""
+    for c in range(c0, c1):
+        a = start[c]
+        b = start[c + 1]
+        if b - a > 32:
+            _sort_many_by_x(sx, sy, sidx, a, b)
+            continue
         for k in range(a + 1, b):
             x = sx[k]
             y = sy[k]
@@ -280,7 +301,10 @@ def _sort_by_x(sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, a: int, b: int)
             sx[j + 1] = x
             sy[j + 1] = y
             sidx[j + 1] = i
-        return
+
+
+@_seq
+def _sort_many_by_x(sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, a: int, b: int) -> None:
     order = np.argsort(sx[a:b]) + a
     tx = sx[order]
     ty = sy[order]
@@ -328,8 +352,7 @@ def _sort_runs(
             sx[p] = tx[j]
             sy[p] = ty[j]
             sidx[p] = ti[j]
-        for c in range(c0, c1):
-            _sort_by_x(sx, sy, sidx, start[c], start[c + 1])
+        _sort_cells_by_x(sx, sy, sidx, start, c0, c1)
 
 
 @_par

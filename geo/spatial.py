@@ -8,7 +8,7 @@ Distances are Euclidean, ``sqrt(dx*dx + dy*dy)``; "within r" means ``distance <=
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -288,8 +288,13 @@ def idw(
 
 
 def threading_layer() -> str:
-    """The numba threading layer the kernels run on ('omp' or 'tbb': both thread-safe)."""
-    return _kernels.THREADING_LAYER
+    """The numba threading layer the kernels run on ('omp' or 'tbb': both thread-safe); the
+    one configured until the first parallel kernel has run, then the one numba launched."""
+    launched: Callable[[], str] = numba.threading_layer  # type: ignore[attr-defined]
+    try:
+        return str(launched())
+    except ValueError:  # no parallel kernel has run yet in this process
+        return _kernels.THREADING_LAYER
 
 
 def warm_up() -> None:
@@ -306,3 +311,10 @@ def warm_up() -> None:
     grid_aggregate(np.array([[0.0, 0.0], [1e12, 1e12]]), np.ones(2), 1.0)
     idw(pts, w, qs)
     idw(pts, w, qs, max_radius=20.0)
+    layer = threading_layer()
+    if layer not in ("omp", "tbb"):
+        raise RuntimeError(
+            f"numba runs its parallel kernels on the '{layer}' threading layer, which is not "
+            "thread-safe; import geo before anything else starts numba's threads, or set "
+            "NUMBA_THREADING_LAYER=omp"
+        )
