@@ -91,6 +91,40 @@ class Settings(BaseSettings):
     stale_factor: float = Field(3.0, gt=1)
     stale_check_s: float = Field(30.0, gt=0)
 
+    # -- drain-cleaning plan (schedule and truck routes) -----------------------------------
+    # Fill threshold (%) at which a drain is due, per zone kind; "default" outside zones.
+    # Drains in shopping streets, at bus stops and on main roads may not fill as far.
+    plan_thresholds: dict[str, float] = {
+        "default": 60.0,
+        "shopping": 40.0,
+        "bus_stop": 40.0,
+        "main_road": 40.0,
+        "school": 50.0,
+        "construction": 60.0,
+    }
+    # Fill-rate multiplier per zone kind (sand from building sites); 1 when absent.
+    plan_rate_multipliers: dict[str, float] = {"construction": 2.0}
+    plan_min_interval_days: float = Field(14.0, ge=0)
+    plan_max_interval_days: float = Field(5 * 365.0, gt=0)
+    # The sump (zandvang) volume of a drain: a full drain holds this much sludge.
+    plan_sump_m3: float = Field(0.06, gt=0)
+    # Where drains without any recorded or detected cleaning were last emptied: the fixed
+    # yearly round, assumed this many days before the plan's start.
+    plan_assumed_days_since_cleaning: float = Field(182.0, ge=0)
+    # Depot and dump sites, "lon,lat" and "lon,lat;lon,lat" (WGS84).
+    plan_depot: str | None = None
+    plan_dump_sites: str | None = None
+    plan_trucks: int = Field(3, ge=1, le=100)
+    plan_tank_m3: float = Field(6.0, gt=0)
+    plan_shift_h: float = Field(8.0, gt=0, le=24)
+    plan_service_s: float = Field(180.0, ge=0)
+    plan_dump_service_s: float = Field(900.0, ge=0)
+    plan_speed_kmh: float = Field(25.0, gt=0)
+    plan_detour: float = Field(1.3, ge=1)
+    plan_time_limit_s: float = Field(10.0, gt=0)
+    # A line file (GeoJSON, GeoPackage, ...) with the road network for travel times.
+    plan_roads_file: Path | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url", "mqtt_url", "kafka_url", mode="before")
@@ -119,6 +153,17 @@ class Settings(BaseSettings):
         unknown = [name for name in value if parse_quantity(name) is None]
         if unknown:
             raise ValueError(f"unknown quantity in alert thresholds: {', '.join(unknown)}")
+        return value
+
+    @field_validator("plan_thresholds", "plan_rate_multipliers")
+    @classmethod
+    def _check_zone_kinds(cls, value: dict[str, float]) -> dict[str, float]:
+        known = {"default", "shopping", "bus_stop", "main_road", "school", "construction"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown zone kind {', '.join(unknown)}; use {', '.join(sorted(known))}")
+        if any(not (0 < v <= 100) for v in value.values()):
+            raise ValueError("values must be above 0 (thresholds at most 100 %)")
         return value
 
     @field_validator("database_url")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import psycopg
@@ -26,7 +26,7 @@ from pakhuis.errors import StoreUnavailable
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.reading import DeadLetter, Reading
 from pakhuis.settings import redact_url
-from pakhuis.store import alerting, registers, rollups
+from pakhuis.store import alerting, planning, registers, rollups
 from pakhuis.store.alerting import Crossing
 from pakhuis.store.migrate import MigrationReport, migrate
 
@@ -608,6 +608,130 @@ class Store:
                    ORDER BY c.cell_y, c.cell_x LIMIT %(limit)s""",
                 {"size": cell_size, "bbox": list(bbox) if bbox else None, "limit": limit},
             )
+
+    # -- drain-cleaning plan: zones, cleanings, fill model, route plans ---------------------------
+
+    def replace_zones(self, kind: str, rows: Iterable[planning.ZoneRow], *, source: str) -> int:
+        with self._connection() as conn:
+            return planning.replace_zones(conn, kind, rows, source)
+
+    def zones(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                """SELECT id, kind, name, source, buffer_m, geometry, loaded FROM zones
+                   WHERE %(kind)s::text IS NULL OR kind = %(kind)s ORDER BY id""",
+                {"kind": kind},
+            )
+
+    def add_cleanings(self, rows: Sequence[planning.CleaningRow], *, source: str) -> int:
+        with self._connection() as conn:
+            return planning.add_cleanings(conn, rows, source)
+
+    def cleanings(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                """SELECT id, drain_key, time, method, sludge_m3, source, recorded FROM cleanings
+                   WHERE (%(since)s::timestamptz IS NULL OR time >= %(since)s)
+                     AND (%(until)s::timestamptz IS NULL OR time < %(until)s)
+                   ORDER BY time, id""",
+                {"since": since, "until": until},
+            )
+
+    def drains_for_planning(self) -> list[dict[str, Any]]:
+        """Every drain with its key (own id, else pakhuis' id), attributes and indicators."""
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                """SELECT d.id, coalesce(d.source_id, d.id::text) AS drain_key, d.lon, d.lat, d.attributes,
+                          i.nearest_tree_m, i.trees_within_4m, i.trees_within_10m,
+                          i.large_leaf_within_10m, i.leaf_load
+                   FROM drains d LEFT JOIN drain_indicators i ON i.drain_id = d.id ORDER BY d.id""",
+            )
+
+    def drain_sensors(self, quantity: Quantity = Quantity.FILL_LEVEL) -> list[dict[str, Any]]:
+        """Sensors that report `quantity` (with their position and metadata)."""
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                """SELECT s.id, s.tenant, s.name, s.kind, s.lon, s.lat, s.metadata FROM sensors s
+                   WHERE EXISTS (SELECT 1 FROM latest l WHERE l.sensor_id = s.id AND l.quantity_id = %s)
+                   ORDER BY s.id""",
+                (QUANTITIES[quantity].id,),
+            )
+
+    def series(
+        self, sensor_ids: Sequence[int], quantity: Quantity = Quantity.FILL_LEVEL
+    ) -> dict[int, tuple[list[datetime], list[float]]]:
+        """Time-ordered values of `quantity` per sensor id."""
+        out: dict[int, tuple[list[datetime], list[float]]] = {}
+        if not sensor_ids:
+            return out
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                """SELECT sensor_id, time, value FROM observations
+                   WHERE sensor_id = ANY(%s) AND quantity_id = %s ORDER BY sensor_id, time""",
+                (list(sensor_ids), QUANTITIES[quantity].id),
+            )
+            for sensor_id, time, value in cur:
+                times, values = out.setdefault(int(sensor_id), ([], []))
+                times.append(time)
+                values.append(float(value))
+        return out
+
+    def save_fill_model(
+        self,
+        version: str,
+        description: dict[str, Any],
+        seasonal: dict[str, Any],
+        states: Iterable[Sequence[Any]],
+    ) -> int:
+        with self._connection() as conn:
+            return planning.save_fill_model(conn, version, description, seasonal, states)
+
+    def fill_model(self) -> dict[str, Any] | None:
+        """The most recent fill model (the one the stored fill states come from)."""
+        with self._connection() as conn:
+            rows = registers.fetch(
+                conn,
+                "SELECT version, created, description, seasonal FROM fill_models "
+                "ORDER BY created DESC LIMIT 1",
+            )
+        return rows[0] if rows else None
+
+    def fill_states(self) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return registers.fetch(
+                conn,
+                f"SELECT {', '.join(planning.FILL_STATE_COLUMNS)}, computed "
+                "FROM drain_fill_state ORDER BY drain_id",
+            )
+
+    def save_route_plan(
+        self,
+        plan_date: date,
+        *,
+        parameters: dict[str, Any],
+        summary: dict[str, Any],
+        geojson: dict[str, Any],
+        csv: str,
+        gpx: str,
+    ) -> None:
+        with self._connection() as conn:
+            planning.save_route_plan(conn, plan_date, parameters, summary, geojson, csv, gpx)
+
+    def route_plan(self, plan_date: date) -> dict[str, Any] | None:
+        with self._connection() as conn:
+            rows = registers.fetch(
+                conn,
+                "SELECT plan_date, created, parameters, summary, geojson, csv, gpx FROM route_plans "
+                "WHERE plan_date = %s",
+                (plan_date,),
+            )
+        return rows[0] if rows else None
 
     # -- dead letters: replay and counts -------------------------------------------------------
 
