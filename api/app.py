@@ -16,15 +16,21 @@ from api.routers import (
     http_ingest,
     metrics,
     observations,
+    planning,
     registers,
     sensors,
 )
+from geo.planconfig import PlanConfig
 from pakhuis import __version__
 from pakhuis.store import Store
 
 
 def create_app(
-    store: Store, *, bridge: MqttBridge | None = None, http_ingest_tenant: str = "public"
+    store: Store,
+    *,
+    bridge: MqttBridge | None = None,
+    http_ingest_tenant: str = "public",
+    plan_config: PlanConfig | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="pakhuis",
@@ -37,6 +43,8 @@ def create_app(
     # HTTP ingest (TTN webhooks, Sensor.Community pushes) is published to the broker through this.
     app.state.bridge = bridge
     app.state.http_ingest_tenant = http_ingest_tenant
+    # Thresholds, intervals, trucks and sites for the drain-cleaning schedule and routes.
+    app.state.plan_config = plan_config or PlanConfig()
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(sensors.router, prefix="/api/v1")
@@ -44,6 +52,7 @@ def create_app(
     app.include_router(deadletter.router, prefix="/api/v1")
     app.include_router(alerts.router, prefix="/api/v1")
     app.include_router(registers.router, prefix="/api/v1")
+    app.include_router(planning.router, prefix="/api/v1")
     app.include_router(http_ingest.router)
     app.include_router(metrics.router)
 

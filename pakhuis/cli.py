@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -27,7 +27,14 @@ import uvicorn
 from rich.console import Console
 
 from pakhuis.codec import KafkaTopics
-from pakhuis.errors import ConfigurationError, PakhuisError, ServiceStartError, StoreUnavailable, StreamFailed
+from pakhuis.errors import (
+    ConfigurationError,
+    InvalidParameter,
+    PakhuisError,
+    ServiceStartError,
+    StoreUnavailable,
+    StreamFailed,
+)
 from pakhuis.settings import Settings, load_settings
 from pakhuis.store import EmbeddedPostgres, Store
 
@@ -59,6 +66,10 @@ load_app = typer.Typer(help="Load the city's registers (drains, trees) from file
 app.add_typer(load_app, name="load")
 geo_app = typer.Typer(help="Spatial indicators from the registers.", no_args_is_help=True)
 app.add_typer(geo_app, name="geo")
+plan_app = typer.Typer(
+    help="Drain cleaning: fill model, schedule with reasons, truck routes.", no_args_is_help=True
+)
+app.add_typer(plan_app, name="plan")
 
 console = Console(highlight=False, soft_wrap=True)
 log = logging.getLogger("pakhuis")
@@ -488,8 +499,14 @@ def api(
 
 def _api_app(store: Store, settings: Settings) -> Any:
     from api import create_app
+    from geo.planning import PlanConfig
 
-    return create_app(store, bridge=_bridge(settings), http_ingest_tenant=settings.http_ingest_tenant)
+    return create_app(
+        store,
+        bridge=_bridge(settings),
+        http_ingest_tenant=settings.http_ingest_tenant,
+        plan_config=PlanConfig.from_settings(settings),
+    )
 
 
 @app.command()
@@ -763,11 +780,15 @@ def load_drains(
         settings = load_settings()
         _configure_logging(settings)
         started = time.perf_counter()
-        result = read_points(file, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer)
+        result = read_points(
+            file, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer, keep_attributes=True
+        )
         frame = result.frame
+        # The row's other columns are kept (district/buurt codes feed the fill model).
+        attributes = frame["attributes"] if "attributes" in frame else [{}] * len(frame)
         rows = (
-            (None if source_id is None else str(source_id), float(point.x), float(point.y), dict[str, Any]())
-            for source_id, point in zip(frame["id"], frame.geometry, strict=True)
+            (None if source_id is None else str(source_id), float(point.x), float(point.y), dict(attrs or {}))
+            for source_id, point, attrs in zip(frame["id"], frame.geometry, attributes, strict=True)
         )
         with _open_store(settings) as store:
             count = store.replace_drains(rows, source=str(file), rejected=len(result.rejected))
@@ -860,6 +881,231 @@ def geo_indicators(
     except PakhuisError as exc:
         _fail(exc)
     console.print(str(report))
+
+
+@load_app.command("zones")
+def load_zones(
+    file: Path,
+    kind: Annotated[str, typer.Option(help="shopping, bus_stop, main_road, school or construction.")],
+    buffer: Annotated[
+        float | None, typer.Option(help="Buffer in metres (default per kind for points and lines).")
+    ] = None,
+    name_column: Annotated[str | None, typer.Option(help="Column with the zone's name.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file (GeoPackage).")] = None,
+) -> None:
+    """Replace the zones of one KIND with FILE (polygons, or points/lines buffered into areas)."""
+    from geo.zones import read_zones
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        loaded = read_zones(file, kind, buffer_m=buffer, name_column=name_column, layer=layer)
+        with _open_store(settings) as store:
+            count = store.replace_zones(loaded.kind, loaded.rows, source=str(file))
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(loaded.summary())
+    threshold = settings.plan_thresholds.get(kind, settings.plan_thresholds.get("default", 60.0))
+    multiplier = settings.plan_rate_multipliers.get(kind)
+    console.print(
+        f"zones: {count:,} {kind} stored; threshold {threshold:g} %"
+        + (f", fill-rate ×{multiplier:g}" if multiplier else "")
+    )
+
+
+@load_app.command("cleanings")
+def load_cleanings(file: Path) -> None:
+    """Record cleanings (work orders) from a CSV: drain, time, method, sludge_m3."""
+    from geo.workorders import WorkOrderError, read_work_orders
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        orders = read_work_orders(file)
+        with _open_store(settings) as store:
+            unknown = store.unknown_drain_keys([o.drain for o in orders])
+            if unknown:
+                raise WorkOrderError(
+                    f"{len(unknown)} drain(s) not in the register: {', '.join(unknown[:10])}",
+                    hint="use the drain's id from the register (`pakhuis load drains`), nothing was recorded",
+                )
+            added = store.add_cleanings([o.row() for o in orders], source=str(file))
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(
+        f"cleanings: {added:,} recorded, {len(orders) - added:,} already known; "
+        "the drains' fill restarts from 0 % (run `pakhuis plan refit` to update the model)"
+    )
+
+
+def _plan_config(settings: Settings, **overrides: Any) -> Any:
+    from dataclasses import replace
+
+    from geo.planning import PlanConfig
+
+    config = PlanConfig.from_settings(settings)
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _parse_horizon(text: str) -> int:
+    value = text.strip().lower()
+    try:
+        if value.endswith("w"):
+            return int(value[:-1]) * 7
+        return int(value[:-1] if value.endswith("d") else value)
+    except ValueError:
+        raise InvalidParameter(f"cannot read horizon {text!r}", hint="e.g. 28d or 4w") from None
+
+
+def _parse_date(text: str | None) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidParameter(f"cannot read date {text!r}", hint="use YYYY-MM-DD") from None
+
+
+@plan_app.command("refit")
+def plan_refit(seed: Annotated[int, typer.Option(help="Seed of the cross-validation.")] = 0) -> None:
+    """Fit fill rates from the drain sensors and the environment model for every drain."""
+    from geo.planning import refit
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        started = time.perf_counter()
+        with _open_store(settings) as store:
+            report = refit(store, _plan_config(settings), seed=seed)
+    except PakhuisError as exc:
+        _fail(exc)
+    console.print(str(report))
+    console.print(f"fill state stored for {report.drains:,} drains in {time.perf_counter() - started:.1f} s")
+
+
+@plan_app.command("schedule")
+def plan_schedule_command(
+    from_date: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD); today.")] = None,
+    horizon: Annotated[str, typer.Option(help="How far ahead: 28d, 4w, ...")] = "28d",
+    out: Annotated[Path | None, typer.Option(help="Write the list (.csv or .geojson).")] = None,
+    summary: Annotated[bool, typer.Option(help="Also the coming year against the yearly round.")] = True,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+) -> None:
+    """Drains due within the horizon: due date, fill, sludge, method and why."""
+    from geo.planning import plan_schedule
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        start = _parse_date(from_date)
+        days = _parse_horizon(horizon)
+        with _open_store(settings) as store:
+            result = plan_schedule(store, _plan_config(settings), start, days, with_summary=summary)
+    except PakhuisError as exc:
+        _fail(exc)
+    due = result.due
+    methods = ", ".join(f"{k} {v:,}" for k, v in sorted(result.schedule.counts_by_method().items()))
+    console.print(
+        f"{len(due):,} of {result.schedule.considered:,} drains due "
+        f"{start} .. {start + timedelta(days=days - 1)} "
+        f"({methods or 'none'}); model {result.model['version']}; "
+        f"{due['sludge_m3'].sum():.2f} m³ sludge expected"
+    )
+    for record in result.records()[:limit]:
+        console.print(
+            f"  {record['due']}  drain {record['drain']:>8}  {record['method']:<7} {record['reason']}"
+        )
+    if len(due) > limit:
+        console.print(f"  ... {len(due) - limit:,} more (--out FILE for all)")
+    if result.summary is not None:
+        s = result.summary.as_dict()
+        dyn, fixed = s["dynamic"], s["fixed_yearly"]
+        console.print(
+            f"coming year ({s['drains']:,} drains): dynamic {dyn['cleanings']:,} cleanings "
+            f"({dyn['sweeps']:,} by sweeping), {dyn['drains_over_threshold']:,} drains ever over threshold, "
+            f"{dyn['truck_hours']:,.0f} truck hours | fixed yearly round {fixed['cleanings']:,} cleanings, "
+            f"{fixed['drains_over_threshold']:,} drains over threshold "
+            f"({fixed['drain_days_over_threshold']:,.0f} drain-days), {fixed['truck_hours']:,.0f} truck hours"
+        )
+    if out is not None:
+        _write_schedule(result, out)
+        console.print(f"wrote {out}")
+
+
+def _write_schedule(result: Any, out: Path) -> None:
+    import json
+
+    records = result.records()
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        import csv
+
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(records[0]) if records else ["drain"])
+            writer.writeheader()
+            writer.writerows(records)
+    elif suffix in (".geojson", ".json"):
+        features = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                "properties": r,
+            }
+            for r in records
+        ]
+        out.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    else:
+        _fail(ConfigurationError(f"cannot write {out.suffix!r} files", hint="use .csv or .geojson"))
+
+
+@plan_app.command("routes")
+def plan_routes_command(
+    on: Annotated[str | None, typer.Option("--date", help="The day (YYYY-MM-DD); today.")] = None,
+    trucks: Annotated[int | None, typer.Option(help="Trucks (default PAKHUIS_PLAN_TRUCKS).")] = None,
+    roads: Annotated[Path | None, typer.Option(help="Road network line file for travel times.")] = None,
+    depot: Annotated[str | None, typer.Option(help="Depot 'lon,lat'.")] = None,
+    dump: Annotated[str | None, typer.Option(help="Dump sites 'lon,lat;lon,lat'.")] = None,
+    tank: Annotated[float | None, typer.Option(help="Tank capacity (m³).")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit (s).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write routes (.geojson, .csv or .gpx).")] = None,
+) -> None:
+    """Truck routes for the suction work due on a day (dump-site visits when the tank is full)."""
+    from geo.planning import plan_day_routes
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        day = _parse_date(on)
+        config = _plan_config(settings, depot=depot, dump_sites=dump, tank_m3=tank)
+        started = time.perf_counter()
+        with _open_store(settings) as store:
+            routes = plan_day_routes(
+                store, config, day, trucks=trucks, roads_file=roads, time_limit_s=time_limit
+            )
+    except PakhuisError as exc:
+        _fail(exc)
+    s = routes.summary
+    console.print(
+        f"{day}: {s['suction_stops']:,} suction stops ({s['sweep_only']:,} sweep-only not routed), "
+        f"{s['served']:,} served by {s['trucks']} trucks, {len(s['unserved']):,} unserved; "
+        f"{s['total_km']:.1f} km, {s['total_hours']:.1f} truck hours, dump visits {s['dump_visits']} "
+        f"({time.perf_counter() - started:.1f} s; {s['travel']})"
+    )
+    for item in s["unserved"][:10]:
+        console.print(f"  unserved drain {item['drain']}: {item['reason']}")
+    if out is not None:
+        suffix = out.suffix.lower()
+        if suffix == ".geojson":
+            import json
+
+            out.write_text(json.dumps(routes.plan.to_geojson()), encoding="utf-8")
+        elif suffix == ".csv":
+            out.write_text(routes.plan.to_csv(), encoding="utf-8")
+        elif suffix == ".gpx":
+            out.write_text(routes.plan.to_gpx(), encoding="utf-8")
+        else:
+            _fail(ConfigurationError(f"cannot write {out.suffix!r} files", hint="use .geojson, .csv or .gpx"))
+        console.print(f"wrote {out}")
 
 
 @db_app.command("migrate")

@@ -66,7 +66,31 @@ def add_cleanings(conn: psycopg.Connection[Any], rows: Sequence[CleaningRow], so
                 [r[3] for r in rows],
             ),
         )
-        return cur.rowcount
+        inserted = cur.rowcount
+        # A cleaning empties the drain: its fill state restarts at 0 % from then on (unless the
+        # state already knows something newer), so the schedule reflects it before any refit.
+        cur.execute(
+            """UPDATE drain_fill_state s
+               SET last_cleaning = c.time, last_cleaning_source = 'work_order',
+                   fill_time = c.time, fill_value = 0
+               FROM (SELECT drain_key, max(time) AS time
+                     FROM unnest(%s::text[], %s::timestamptz[]) AS r(drain_key, time) GROUP BY drain_key) c,
+                    drains d
+               WHERE coalesce(d.source_id, d.id::text) = c.drain_key AND s.drain_id = d.id
+                 AND (s.fill_time IS NULL OR s.fill_time < c.time)""",
+            ([r[0] for r in rows], [r[1] for r in rows]),
+        )
+        return inserted
+
+
+def unknown_drain_keys(conn: psycopg.Connection[Any], keys: Sequence[str]) -> list[str]:
+    """The keys that name no drain in the register."""
+    rows = conn.execute(
+        """SELECT k FROM unnest(%s::text[]) AS k
+           WHERE NOT EXISTS (SELECT 1 FROM drains d WHERE coalesce(d.source_id, d.id::text) = k)""",
+        (list(dict.fromkeys(keys)),),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def save_fill_model(

@@ -628,6 +628,10 @@ class Store:
         with self._connection() as conn:
             return planning.add_cleanings(conn, rows, source)
 
+    def unknown_drain_keys(self, keys: Sequence[str]) -> list[str]:
+        with self._connection() as conn:
+            return planning.unknown_drain_keys(conn, keys)
+
     def cleanings(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[dict[str, Any]]:

@@ -1,0 +1,134 @@
+"""Drain cleaning: record cleanings (work orders), the schedule with reasons, a day's truck routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.deps import get_store
+from geo.planconfig import PlanConfig
+from pakhuis.errors import NotFound
+from pakhuis.store import Store
+
+router = APIRouter(tags=["drain cleaning"])
+
+
+def get_plan_config(request: Request) -> PlanConfig:
+    config: PlanConfig = request.app.state.plan_config
+    return config
+
+
+class CleaningIn(BaseModel):
+    drain: str = Field(description="the drain's id in the register (its own id, else pakhuis' id)")
+    time: datetime = Field(description="when it was cleaned (ISO 8601; without a zone: UTC)")
+    method: Literal["suction", "sweep", "both"] = "suction"
+    sludge_m3: float | None = Field(None, ge=0, le=5, description="sludge removed, m³")
+
+
+@router.post("/cleanings", status_code=201)
+def record_cleanings(
+    store: Annotated[Store, Depends(get_store)],
+    body: Annotated[CleaningIn | list[CleaningIn], Body()],
+) -> dict[str, Any]:
+    """Record one cleaning or a list (work orders). The drains' fill restarts at 0 % from then;
+    the next `pakhuis plan refit` learns from them."""
+    from geo.workorders import WorkOrderError, parse_work_orders
+
+    items = body if isinstance(body, list) else [body]
+    orders = parse_work_orders(
+        {"drain": i.drain, "time": i.time.isoformat(), "method": i.method, "sludge_m3": i.sludge_m3}
+        for i in items
+    )
+    unknown = store.unknown_drain_keys([o.drain for o in orders])
+    if unknown:
+        raise WorkOrderError(
+            f"{len(unknown)} drain(s) not in the register: {', '.join(unknown[:10])}",
+            hint="nothing was recorded; use the drain ids of the register",
+        )
+    added = store.add_cleanings([o.row() for o in orders], source="api")
+    return {"recorded": added, "already_known": len(orders) - added}
+
+
+@router.get("/schedule")
+def schedule(
+    store: Annotated[Store, Depends(get_store)],
+    config: Annotated[PlanConfig, Depends(get_plan_config)],
+    start: Annotated[date | None, Query(alias="from", description="first day (default today)")] = None,
+    horizon: Annotated[int, Query(ge=1, le=366, description="days")] = 28,
+    summary: Annotated[bool, Query(description="include the coming year against the yearly round")] = False,
+    format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
+) -> Any:
+    """Drains due within the horizon: due date, fill, sludge volume, method and the reason."""
+    from geo.planning import plan_schedule
+
+    first = start or datetime.now(UTC).date()
+    result = plan_schedule(store, config, first, horizon, with_summary=summary)
+    records = result.records()
+    if format == "csv":
+        return Response(_csv(records), media_type="text/csv", headers=_attachment(f"schedule-{first}.csv"))
+    if format == "geojson":
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                    "properties": r,
+                }
+                for r in records
+            ],
+        }
+    return {
+        "from": first.isoformat(),
+        "horizon_days": horizon,
+        "model": {k: result.model["description"].get(k) for k in ("version", "kind", "n_train", "cv_mae")},
+        "drains": result.schedule.considered,
+        "due": records,
+        "counts": result.schedule.counts_by_method(),
+        **({"summary": result.summary.as_dict()} if result.summary is not None else {}),
+    }
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["drain"])
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("/routes")
+def routes(
+    store: Annotated[Store, Depends(get_store)],
+    on: Annotated[date, Query(alias="date", description="the day planned with `pakhuis plan routes`")],
+    format: Annotated[Literal["geojson", "csv", "gpx"], Query()] = "geojson",
+) -> Any:
+    """A day's truck routes: GeoJSON lines and stops (with the plan's summary), or CSV / GPX."""
+    plan = store.route_plan(on)
+    if plan is None:
+        raise NotFound(
+            f"no routes planned for {on.isoformat()}",
+            hint=f"plan them with `pakhuis plan routes --date {on.isoformat()}`",
+        )
+    if format == "csv":
+        return Response(plan["csv"], media_type="text/csv", headers=_attachment(f"routes-{on}.csv"))
+    if format == "gpx":
+        return Response(
+            plan["gpx"], media_type="application/gpx+xml", headers=_attachment(f"routes-{on}.gpx")
+        )
+    collection = dict(plan["geojson"])
+    collection["summary"] = plan["summary"]
+    collection["parameters"] = plan["parameters"]
+    collection["created"] = plan["created"].isoformat()
+    return collection

@@ -1,0 +1,743 @@
+"""Drain-cleaning plan, from the store to the store: refit the fill model, list what is due (with
+reasons), plan a day's truck routes.
+
+- `refit`: every drain sensor's fill series → cleanings and a robust rate (`geo.fillrate`);
+  monthly seasonal factors for drains near trees and in the open; an environment model fitted
+  on the measured drains predicts every drain's rate and its uncertainty (`geo.fillmodel`);
+  measured drains keep their own rate, shrunk towards the model when their data is short. The
+  result is stored per drain (`drain_fill_state`) with the model version and its
+  cross-validated error.
+- `plan_schedule`: the stored state + zones → due drains within a horizon, with due date, fill,
+  sludge volume, method and a reason a planner can read (`geo.schedule`), and the coming year
+  against the fixed yearly round.
+- `plan_day_routes`: the suction work due on one day → truck routes (`geo.routing`), stored as
+  GeoJSON, CSV and GPX.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import metric_xy_of
+from geo.fillmodel import FEATURES, FillModel, fit_fill_model, shrink
+from geo.fillrate import FillRateFit, SeasonalFactors, fit_fill_rate, fit_seasonal_factors
+from geo.indicators import LEAF_WEIGHTS, drain_tree_indicators
+from geo.planconfig import PlanConfig, parse_sites
+from geo.schedule import (
+    DrainState,
+    Schedule,
+    ScheduleParameters,
+    TruckModel,
+    YearlySummary,
+    compute_schedule,
+    join_reasons,
+    month_name,
+    rate_text,
+    yearly_summary,
+)
+from geo.spatial import GridIndex
+from geo.zones import ZONE_KINDS, drain_zones
+from pakhuis.errors import ConfigurationError, PakhuisError
+from pakhuis.store import Store
+
+__all__ = [
+    "PlanConfig",
+    "PlanNotReady",
+    "RefitReport",
+    "ScheduleResult",
+    "environment",
+    "parse_sites",
+    "plan_day_routes",
+    "plan_schedule",
+    "refit",
+]
+
+# Seasonal groups: drains with a tree within 10 m see leaf fall, the others hardly.
+GROUPS = ("open", "trees")
+# A sensor belongs to the drain named in its metadata ("drain": the drain's key), else to the
+# nearest drain within this distance of its position.
+SENSOR_LINK_M = 5.0
+# Fewer measured drains than this and no environment model is fitted: the schedule would
+# rest on guesses.
+MIN_TRAINING_DRAINS = 8
+# Districts: the register's own (buurt/wijk) when it has one, else squares of this size.
+DISTRICT_CELL_M = 1000.0
+_DISTRICT_KEYS = ("district", "buurtcode", "buurt", "wijkcode", "wijk", "neighborhood", "neighbourhood")
+_ZONE_LABELS = {
+    "shopping": "shopping zone",
+    "bus_stop": "bus stop",
+    "main_road": "main road",
+    "school": "school zone",
+    "construction": "building site",
+}
+
+
+class PlanNotReady(PakhuisError):
+    status = 409
+    code = "plan_not_ready"
+
+
+# -- environment --------------------------------------------------------------------------------
+
+
+def environment(store: Store, config: PlanConfig) -> gpd.GeoDataFrame:
+    """Every drain with what its fill rate depends on: tree indicators, large-leaf load and
+    genera, zones (threshold, multiplier), district and the district's recorded sludge."""
+    rows = store.drains_for_planning()
+    if not rows:
+        raise PlanNotReady("The drain register is empty.", hint="Load it with `pakhuis load drains FILE`.")
+    frame = pd.DataFrame(rows).set_index("id")
+    drains = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+    crs, xy = metric_xy_of(drains)
+    trees = pd.DataFrame(
+        store.trees_register(), columns=["id", "source_id", "lon", "lat", "species", "genus", "leaf_class"]
+    )
+    tree_gdf = gpd.GeoDataFrame(
+        trees, geometry=gpd.points_from_xy(trees["lon"], trees["lat"]), crs="EPSG:4326"
+    )
+    # Indicators are recomputed here (a fraction of a second for a city) rather than read, so a
+    # plan never rests on indicators older than the registers.
+    ind = drain_tree_indicators(drains[["geometry"]], tree_gdf)
+    env = pd.DataFrame(index=drains.index)
+    env["drain_key"] = drains["drain_key"].astype(str)
+    env["lon"] = drains["lon"].astype(float)
+    env["lat"] = drains["lat"].astype(float)
+    env["x"] = xy[:, 0]
+    env["y"] = xy[:, 1]
+    for column in (
+        "nearest_tree_m",
+        "trees_within_4m",
+        "trees_within_10m",
+        "large_leaf_within_10m",
+        "leaf_load",
+    ):
+        env[column] = ind[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    large_load = np.zeros(len(env))
+    if len(tree_gdf):
+        tree_xy = metric_xy_of(tree_gdf, crs)[1]
+        weights = np.where(tree_gdf["leaf_class"].to_numpy() == "large", LEAF_WEIGHTS["large"], 0.0)
+        large_load = GridIndex(tree_xy).nearby(xy, weights=weights, load_radius=10.0, nearest=False).load
+    env["large_leaf_load"] = large_load
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(env["leaf_load"] > 0, large_load / env["leaf_load"], 0.0)
+    env["large_leaf_share"] = share
+    env["leaf_dominated"] = (share >= 0.5) & (env["large_leaf_within_10m"] >= 1)
+    env["group"] = (env["trees_within_10m"] > 0).astype(np.int64)
+    zones = drain_zones(drains[["lon", "lat"]].to_numpy(), store.zones(), crs)
+    for column in zones.columns:
+        env[column] = zones[column].to_numpy()
+    env["threshold"], env["multiplier"], env["zone"] = _zone_rules(zones, config)
+    env["road_category"] = np.where(zones["zone_main_road"].to_numpy(), 1.0, 0.0)
+    env["district"] = _districts(drains["attributes"], xy)
+    env["district_sludge_m3"] = _district_sludge(store, env)
+    env.attrs["crs"] = crs
+    env.attrs["trees"] = tree_gdf
+    return gpd.GeoDataFrame(env, geometry=drains.geometry, crs="EPSG:4326")
+
+
+def _zone_rules(zones: pd.DataFrame, config: PlanConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Threshold: the strictest of the drain's zones (default outside); multiplier: the largest."""
+    n = len(zones)
+    threshold = np.full(n, config.threshold("default"))
+    multiplier = np.ones(n)
+    label = np.full(n, "", dtype=object)
+    for kind in ZONE_KINDS:
+        inside = zones[f"zone_{kind}"].to_numpy()
+        value = config.threshold(kind)
+        stricter = inside & (value < threshold)
+        threshold[stricter] = value
+        label[stricter] = kind
+        multiplier[inside] = np.maximum(multiplier[inside], float(config.rate_multipliers.get(kind, 1.0)))
+    return threshold, multiplier, label
+
+
+def _districts(attributes: pd.Series, xy: np.ndarray) -> np.ndarray:
+    out = np.empty(len(attributes), dtype=object)
+    cells = np.floor(xy / DISTRICT_CELL_M).astype(np.int64)
+    for i, attrs in enumerate(attributes):
+        value = None
+        if isinstance(attrs, Mapping):
+            lower = {str(k).lower(): v for k, v in attrs.items()}
+            value = next((lower[k] for k in _DISTRICT_KEYS if lower.get(k) not in (None, "")), None)
+        out[i] = str(value) if value is not None else f"cell:{cells[i, 0]}:{cells[i, 1]}"
+    return out
+
+
+def _district_sludge(store: Store, env: pd.DataFrame) -> np.ndarray:
+    """Mean recorded sludge per cleaning in the drain's district (NaN where none recorded)."""
+    recorded = pd.DataFrame(store.cleanings())
+    if recorded.empty or recorded["sludge_m3"].isna().all():
+        return np.full(len(env), np.nan)
+    by_key = pd.Series(env["district"].to_numpy(), index=env["drain_key"].to_numpy())
+    recorded = recorded.dropna(subset=["sludge_m3"])
+    recorded["district"] = recorded["drain_key"].map(by_key)
+    means = recorded.dropna(subset=["district"]).groupby("district")["sludge_m3"].mean()
+    return env["district"].map(means).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# -- refit --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RefitReport:
+    drains: int = 0
+    sensors: int = 0
+    linked: int = 0
+    measured_ok: int = 0
+    too_few: int = 0
+    model: dict[str, Any] = field(default_factory=dict)
+    seasonal: dict[str, list[float]] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+    unlinked: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        m = self.model
+        lines = [
+            f"fill model {m.get('version')}: {m.get('kind')} on {m.get('n_train')} measured drains, "
+            f"cross-validated MAE {m.get('cv_mae', math.nan):.3f} %/day "
+            f"(constant baseline {m.get('baseline_cv_mae', math.nan):.3f}), "
+            f"R² {m.get('cv_r2', math.nan):.2f}",
+            f"sensors {self.sensors} (linked to drains {self.linked}; fit ok {self.measured_ok}, "
+            f"too few readings {self.too_few})",
+            "rates: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.by_source.items())),
+            "seasonal factors (Jan..Dec): "
+            + "; ".join(f"{g} " + " ".join(f"{f:.2f}" for f in fs) for g, fs in self.seasonal.items()),
+        ]
+        if self.unlinked:
+            lines.append(
+                f"not linked to a drain (no drain within {SENSOR_LINK_M:g} m): "
+                + ", ".join(self.unlinked[:10])
+            )
+        return "\n".join(lines)
+
+
+def _to_np(times: Sequence[datetime]) -> np.ndarray:
+    return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[s]")
+
+
+def _link_sensors(store: Store, env: pd.DataFrame) -> tuple[dict[int, int], dict[int, str], list[str]]:
+    """sensor id → drain id (metadata first, then nearest drain within SENSOR_LINK_M)."""
+    sensors = store.drain_sensors()
+    by_key = pd.Series(env.index.to_numpy(), index=env["drain_key"].to_numpy())
+    by_key = by_key[~by_key.index.duplicated()]
+    links: dict[int, int] = {}
+    names: dict[int, str] = {}
+    unlinked: list[str] = []
+    positioned = []
+    for s in sensors:
+        names[int(s["id"])] = f"{s['tenant']}/{s['name']}"
+        key = (s.get("metadata") or {}).get("drain")
+        if key is not None and str(key) in by_key.index:
+            links[int(s["id"])] = int(by_key[str(key)])
+        elif s.get("lon") is not None and s.get("lat") is not None:
+            positioned.append(s)
+        else:
+            unlinked.append(names[int(s["id"])])
+    if positioned:
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy([s["lon"] for s in positioned], [s["lat"] for s in positioned]),
+            crs="EPSG:4326",
+        )
+        _, sxy = metric_xy_of(pts, env.attrs["crs"])
+        dist, idx = GridIndex(env[["x", "y"]].to_numpy()).nearest(sxy)
+        for s, d, i in zip(positioned, dist, idx, strict=True):
+            if np.isfinite(d) and d <= SENSOR_LINK_M:
+                links[int(s["id"])] = int(env.index[i])
+            else:
+                unlinked.append(names[int(s["id"])])
+    return links, names, unlinked
+
+
+def _work_orders(store: Store) -> dict[str, np.ndarray]:
+    out: dict[str, list[datetime]] = {}
+    for c in store.cleanings():
+        out.setdefault(str(c["drain_key"]), []).append(c["time"])
+    return {k: _to_np(v) for k, v in out.items()}
+
+
+def _day_number(t: np.datetime64 | None) -> float:
+    if t is None:
+        return math.nan
+    return float(np.datetime64(t, "s").astype(np.int64)) / 86400.0
+
+
+def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
+    env = environment(store, config)
+    report = RefitReport(drains=len(env))
+    links, names, report.unlinked = _link_sensors(store, env)
+    report.sensors, report.linked = len(names), len(links)
+    series = store.series(sorted(links))
+    orders = _work_orders(store)
+    group_of = env["group"]
+    # Seasonal factors per group, from the measured drains of that group (all drains when a
+    # group has too few); then each drain's rate against its group's seasonal time.
+    raw: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for sensor_id, drain_id in links.items():
+        times, values = series.get(sensor_id, ([], []))
+        raw[sensor_id] = (
+            _to_np(times),
+            np.asarray(values, dtype=np.float64),
+            orders.get(str(env.at[drain_id, "drain_key"]), np.array([], dtype="datetime64[s]")),
+        )
+    everyone = fit_seasonal_factors(list(raw.values())) if raw else SeasonalFactors.flat()
+    seasonal: list[SeasonalFactors] = []
+    for g, _name in enumerate(GROUPS):
+        members = [raw[s] for s, d in links.items() if group_of[d] == g]
+        seasonal.append(fit_seasonal_factors(members) if len(members) >= MIN_TRAINING_DRAINS else everyone)
+    report.seasonal = {name: [float(f) for f in seasonal[g].factors] for g, name in enumerate(GROUPS)}
+
+    fits: dict[int, tuple[int, FillRateFit]] = {}
+    for sensor_id, drain_id in links.items():
+        times, values, work = raw[sensor_id]
+        fit = fit_fill_rate(times, values, work_orders=work, seasonal=seasonal[int(group_of[drain_id])])
+        previous = fits.get(drain_id)
+        if previous is None or fit.n_readings > previous[1].n_readings:  # two sensors: the richer
+            fits[drain_id] = (sensor_id, fit)
+    report.measured_ok = sum(1 for _, f in fits.values() if f.status == "ok")
+    report.too_few = sum(1 for _, f in fits.values() if f.status != "ok")
+
+    features = env.reindex(columns=list(FEATURES)).astype(np.float64)
+    trained = [d for d, (_, f) in fits.items() if f.status == "ok"]
+    if len(trained) < MIN_TRAINING_DRAINS:
+        raise PlanNotReady(
+            f"{len(trained)} drain sensor(s) with enough readings; the environment model needs at least "
+            f"{MIN_TRAINING_DRAINS}.",
+            hint="link more drain sensors (sensor metadata 'drain', or a position within "
+            f"{SENSOR_LINK_M:g} m of a drain) and let them report for a few weeks",
+        )
+    rates = np.array([fits[d][1].rate_per_day for d in trained])
+    ses = np.array([fits[d][1].rate_se for d in trained])
+    model = fit_fill_model(features.loc[trained], rates, rate_se=ses, seed=seed)
+    predicted, predicted_sd = model.predict(features)
+    measured = np.full(len(env), np.nan)
+    measured_se = np.full(len(env), np.nan)
+    pos = {d: i for i, d in enumerate(env.index)}
+    for d in trained:
+        measured[pos[d]] = fits[d][1].rate_per_day
+        measured_se[pos[d]] = fits[d][1].rate_se
+    rate, rate_sd = shrink(measured, measured_se, predicted, predicted_sd)
+    report.model = model.describe()
+    states = list(
+        _state_rows(
+            env, model, fits, names, orders, measured, measured_se, predicted, predicted_sd, rate, rate_sd
+        )
+    )
+    report.by_source = dict(Counter(row[12] for row in states))
+    store.save_fill_model(model.version, report.model, {"groups": list(GROUPS), **report.seasonal}, states)
+    return report
+
+
+def _state_rows(
+    env: pd.DataFrame,
+    model: FillModel,
+    fits: Mapping[int, tuple[int, FillRateFit]],
+    names: Mapping[int, str],
+    orders: Mapping[str, np.ndarray],
+    measured: np.ndarray,
+    measured_se: np.ndarray,
+    predicted: np.ndarray,
+    predicted_sd: np.ndarray,
+    rate: np.ndarray,
+    rate_sd: np.ndarray,
+) -> Any:
+    for i, (drain_id, key) in enumerate(zip(env.index, env["drain_key"], strict=True)):
+        sensor_fit = fits.get(int(drain_id))
+        last_cleaning: datetime | None = None
+        cleaning_source: str | None = None
+        fill_time: datetime | None = None
+        fill_value: float | None = None
+        status = "no_sensor"
+        n_readings = n_since = 0
+        sensor = None
+        if sensor_fit is not None:
+            sensor_id, fit = sensor_fit
+            sensor = names[sensor_id]
+            status, n_readings, n_since = fit.status, fit.n_readings, fit.n_since_cleaning
+            if fit.cleanings:
+                last_cleaning = _dt(fit.cleanings[-1].time)
+                cleaning_source = fit.cleanings[-1].source
+            if fit.last_time is not None and fit.last_fill is not None:
+                fill_time, fill_value = _dt(fit.last_time), float(fit.last_fill)
+        recorded = orders.get(str(key))
+        if recorded is not None and len(recorded):
+            latest = _dt(recorded.max())
+            if last_cleaning is None or latest > last_cleaning:
+                last_cleaning, cleaning_source = latest, "work_order"
+                if fill_time is None or latest > fill_time:
+                    fill_time, fill_value = latest, 0.0
+        if np.isfinite(measured[i]):
+            source = "sensor" if measured_se[i] <= 0.25 * max(predicted_sd[i], 1e-9) else "sensor+model"
+        else:
+            source = "model"
+        yield (
+            int(drain_id),
+            model.version,
+            sensor,
+            status,
+            int(n_readings),
+            int(n_since),
+            _num(measured[i]),
+            _num(measured_se[i]),
+            _num(predicted[i]),
+            _num(predicted_sd[i]),
+            max(float(rate[i]), 0.0),
+            _num(rate_sd[i]),
+            source,
+            last_cleaning,
+            cleaning_source,
+            fill_time,
+            fill_value,
+        )
+
+
+def _dt(t: np.datetime64) -> datetime:
+    return datetime.fromtimestamp(int(np.datetime64(t, "s").astype(np.int64)), UTC)
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+# -- schedule -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleResult:
+    schedule: Schedule
+    model: dict[str, Any]
+    env: gpd.GeoDataFrame
+    summary: YearlySummary | None = None
+
+    @property
+    def due(self) -> pd.DataFrame:
+        return self.schedule.due
+
+    def records(self) -> list[dict[str, Any]]:
+        out = []
+        for row in self.due.itertuples(index=False):
+            out.append(
+                {
+                    "drain_id": int(row.drain_id),
+                    "drain": str(row.drain_key),
+                    "lon": round(float(row.lon), 7),
+                    "lat": round(float(row.lat), 7),
+                    "due": row.due.isoformat(),
+                    "cause": row.cause,
+                    "method": row.method,
+                    "fill_now": round(float(row.fill_now), 1),
+                    "fill_at_due": round(float(row.fill_at_due), 1),
+                    "threshold": float(row.threshold),
+                    "sludge_m3": round(float(row.sludge_m3), 4),
+                    "rate_source": row.rate_source,
+                    "reason": row.reason,
+                }
+            )
+        return out
+
+
+def _load_state(store: Store, env: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    model = store.fill_model()
+    states = pd.DataFrame(store.fill_states())
+    if model is None or states.empty:
+        raise PlanNotReady(
+            "No fill model has been fitted yet.",
+            hint="Run `pakhuis plan refit` (after loading drains and trees).",
+        )
+    states = states.set_index("drain_id")
+    missing = env.index.difference(states.index)
+    if len(missing):
+        raise PlanNotReady(
+            f"{len(missing):,} drains have no fill state (the register changed since the last refit).",
+            hint="Run `pakhuis plan refit` again.",
+        )
+    return states.loc[env.index], model
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if v is not None and not pd.isna(v):
+            out[i] = v.timestamp() / 86400.0
+    return out
+
+
+def plan_schedule(
+    store: Store,
+    config: PlanConfig,
+    start: date,
+    horizon_days: int = 28,
+    *,
+    with_summary: bool = False,
+) -> ScheduleResult:
+    if horizon_days < 1 or horizon_days > 366:
+        raise ConfigurationError("the horizon must be 1 to 366 days", hint="e.g. --horizon 28d")
+    env = environment(store, config)
+    states, model = _load_state(store, env)
+    factors = np.array([model["seasonal"][g] for g in GROUPS])
+    state = DrainState(
+        drain_id=env.index.to_numpy(),
+        rate=states["rate"].to_numpy(dtype=np.float64),
+        multiplier=env["multiplier"].to_numpy(dtype=np.float64),
+        group=env["group"].to_numpy(dtype=np.int64),
+        threshold=env["threshold"].to_numpy(dtype=np.float64),
+        fill_day=_days(states["fill_time"]),
+        fill_value=states["fill_value"].to_numpy(dtype=np.float64, na_value=np.nan),
+        last_cleaning_day=_days(states["last_cleaning"]),
+        leaf_dominated=env["leaf_dominated"].to_numpy(dtype=bool),
+    )
+    params = ScheduleParameters(
+        start=start,
+        horizon_days=horizon_days,
+        min_interval_days=config.min_interval_days,
+        max_interval_days=config.max_interval_days,
+        sump_m3=config.sump_m3,
+        assumed_days_since_cleaning=config.assumed_days_since_cleaning,
+    )
+    schedule, _ = compute_schedule(state, factors, params)
+    due = schedule.due
+    info = env.loc[due["drain_id"].to_numpy()]
+    st = states.loc[due["drain_id"].to_numpy()]
+    for column in ("drain_key", "lon", "lat"):
+        due[column] = info[column].to_numpy()
+    due["rate_source"] = st["rate_source"].to_numpy()
+    due["reason"] = _reasons(due, info, st, env.attrs["trees"], env.attrs["crs"], model)
+    result = ScheduleResult(schedule, model, env)
+    if with_summary:
+        result.summary = _summary(state, factors, params, env, due, config)
+    return result
+
+
+def _large_genera(info: pd.DataFrame, trees: gpd.GeoDataFrame, crs: Any) -> list[str]:
+    """The most common large-leaf genus within 10 m of each drain ('' where none)."""
+    out = [""] * len(info)
+    large = trees[trees["leaf_class"] == "large"]
+    if large.empty or info.empty:
+        return out
+    tree_geoms = np.asarray(large.to_crs(crs).geometry.array)
+    drain_geoms = shapely.points(info[["x", "y"]].to_numpy())
+    d_idx, t_idx = shapely.STRtree(tree_geoms).query(drain_geoms, predicate="dwithin", distance=10.0)
+    genera = large["genus"].fillna("").to_numpy()
+    for d, names in pd.Series(genera[t_idx]).groupby(d_idx):
+        counted = Counter(n for n in names if n)
+        if counted:
+            out[int(d)] = counted.most_common(1)[0][0]
+    return out
+
+
+def _reasons(
+    due: pd.DataFrame,
+    info: pd.DataFrame,
+    st: pd.DataFrame,
+    trees: gpd.GeoDataFrame,
+    crs: Any,
+    model: Mapping[str, Any],
+) -> list[str]:
+    genera = _large_genera(info, trees, crs)
+    version = model["version"]
+    reasons = []
+    for i, row in enumerate(due.itertuples(index=False)):
+        e = info.iloc[i]
+        s = st.iloc[i]
+        month = month_name(row.due)
+        rate = f"fills {rate_text(float(row.rate_at_due))} %/day in {month}"
+        if s["rate_source"] == "model":
+            sd = s["predicted_sd"]
+            spread = f", ±{sd:.2f}" if sd is not None and not pd.isna(sd) else ""
+            source = f"(environment model {version}{spread}; no sensor)"
+        else:
+            since = s["last_cleaning"]
+            since_text = (
+                f" since cleaning on {since.date().isoformat()}"
+                if since is not None and not pd.isna(since)
+                else ""
+            )
+            shrunk = ", shrunk towards the model" if s["rate_source"] == "sensor+model" else ""
+            source = f"(sensor, {int(s['n_since_cleaning'])} readings{since_text}{shrunk})"
+        parts = [f"{rate} {source}"]
+        n_large = int(e["large_leaf_within_10m"]) if np.isfinite(e["large_leaf_within_10m"]) else 0
+        n_trees = int(e["trees_within_10m"]) if np.isfinite(e["trees_within_10m"]) else 0
+        if n_large:
+            genus = f" ({genera[i]})" if genera[i] else ""
+            parts.append(f"{n_large} large-leaf tree{'s' if n_large != 1 else ''} within 10 m{genus}")
+        elif n_trees:
+            parts.append(f"{n_trees} tree{'s' if n_trees != 1 else ''} within 10 m")
+        else:
+            parts.append("no trees within 10 m")
+        zone = e["zone"]
+        if zone:
+            parts.append(f"{_ZONE_LABELS[zone]} threshold {row.threshold:.0f} %")
+        if e["multiplier"] > 1:
+            parts.append(f"building-site sand ×{e['multiplier']:g}")
+        if row.cause == "max_interval":
+            parts.append(
+                f"maximum interval since cleaning on {row.last_cleaning.isoformat()} "
+                f"runs out on {row.due.isoformat()}"
+            )
+        elif row.cause == "overdue":
+            parts.append(f"already at {row.fill_now:.0f} % (threshold {row.threshold:.0f} %): due now")
+        else:
+            parts.append(f"reaches {row.threshold:.0f} % on {row.due.isoformat()}")
+        if row.assumed_cleaning:
+            parts.append(
+                "no cleaning on record: assumed emptied in the yearly round on "
+                + row.last_cleaning.isoformat()
+            )
+        if row.method != "suction":
+            parts.append(f"large-leaf litter in leaf fall: {row.method}")
+        reasons.append(join_reasons(parts))
+    return reasons
+
+
+def _spacing(xy: np.ndarray) -> float:
+    """Mean distance from each point to its nearest other point (m)."""
+    if len(xy) < 2:
+        return float("nan")
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(xy).query(xy, k=2)
+    return float(d[:, 1].mean())
+
+
+def _summary(
+    state: DrainState,
+    factors: np.ndarray,
+    params: ScheduleParameters,
+    env: pd.DataFrame,
+    due: pd.DataFrame,
+    config: PlanConfig,
+) -> YearlySummary:
+    all_xy = env[["x", "y"]].to_numpy()
+    # Drains cleaned together: the yearly round goes street by street (all drains); the dynamic
+    # plan's trucks visit the drains due in the same weeks (the schedule's own due drains).
+    suction = due[due["method"] != "sweep"]
+    due_xy = env.loc[suction["drain_id"].to_numpy(), ["x", "y"]].to_numpy()
+    dynamic_spacing = _spacing(due_xy) if len(due_xy) >= 2 else _spacing(all_xy)
+    truck = TruckModel(
+        service_s=config.service_s,
+        speed_kmh=config.speed_kmh,
+        detour=config.detour,
+        tank_m3=config.tank_m3,
+        dump_trip_s=config.dump_service_s + 2 * 5000.0 * config.detour / (config.speed_kmh / 3.6),
+    )
+    order = np.lexsort((all_xy[:, 0], np.floor(all_xy[:, 1] / DISTRICT_CELL_M)))
+    round_day = np.empty(len(order))
+    round_day[order] = np.floor(np.arange(len(order)) * 365.0 / max(len(order), 1))
+    return yearly_summary(
+        state,
+        factors,
+        params,
+        dynamic_spacing_m=dynamic_spacing,
+        yearly_spacing_m=_spacing(all_xy),
+        truck=truck,
+        round_day=round_day,
+    )
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+
+@dataclass
+class DayRoutes:
+    day: date
+    plan: Any  # geo.routing.RoutePlan
+    due: int
+    sweep_only: int
+    summary: dict[str, Any]
+
+
+def plan_day_routes(
+    store: Store,
+    config: PlanConfig,
+    day: date,
+    *,
+    trucks: int | None = None,
+    roads_file: Path | None = None,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+) -> DayRoutes:
+    """Routes for the suction work due on `day` (overdue drains included), stored for the API."""
+    from geo.roads import RoadNetwork
+    from geo.routing import RouteStop, plan_routes
+    from geo.routing import Site as RouteSite
+
+    depots = parse_sites(config.depot, "depot")
+    dumps = parse_sites(config.dump_sites, "dump site")
+    if not depots:
+        raise ConfigurationError(
+            "No depot is set.", hint="Set PAKHUIS_PLAN_DEPOT='lon,lat' or pass --depot lon,lat."
+        )
+    result = plan_schedule(store, config, day, horizon_days=1)
+    work = result.due[result.due["method"] != "sweep"]
+    stops = [
+        RouteStop(id=str(r.drain_key), lon=float(r.lon), lat=float(r.lat), volume_m3=float(r.sludge_m3))
+        for r in work.itertuples(index=False)
+    ]
+    roads_path = roads_file or config.roads_file
+    roads = RoadNetwork.from_file(roads_path) if roads_path is not None else None
+    depot = RouteSite(depots[0].name, depots[0].lon, depots[0].lat)
+    dump_sites = [RouteSite(s.name, s.lon, s.lat) for s in dumps]
+    plan = plan_routes(
+        stops,
+        depot,
+        dump_sites,
+        trucks or config.trucks,
+        capacity_m3=config.tank_m3,
+        shift_s=config.shift_h * 3600.0,
+        service_s=config.service_s,
+        dump_service_s=config.dump_service_s,
+        start_time=datetime(day.year, day.month, day.day, 7, 0),
+        roads=roads,
+        detour=config.detour,
+        speed_kmh=config.speed_kmh,
+        time_limit_s=time_limit_s or config.time_limit_s,
+        seed=seed,
+    )
+    summary = {
+        "date": day.isoformat(),
+        "due": len(result.due),
+        "suction_stops": len(stops),
+        "sweep_only": int((result.due["method"] == "sweep").sum()),
+        "served": sum(sum(1 for v in r.visits if v.kind == "stop") for r in plan.routes),
+        "unserved": [{"drain": u.id, "reason": u.reason} for u in plan.unserved],
+        "trucks": len(plan.routes),
+        "total_km": round(plan.total_distance_m / 1000.0, 2),
+        "total_hours": round(plan.total_duration_s / 3600.0, 2),
+        "dump_visits": [r.dump_visits for r in plan.routes],
+        "travel": "road network " + str(roads_path)
+        if roads is not None
+        else (f"straight line × {config.detour} at {config.speed_kmh:g} km/h"),
+    }
+    parameters = {
+        "trucks": trucks or config.trucks,
+        "tank_m3": config.tank_m3,
+        "shift_h": config.shift_h,
+        "service_s": config.service_s,
+        "dump_service_s": config.dump_service_s,
+        "depot": [depot.lon, depot.lat],
+        "dump_sites": [[s.lon, s.lat] for s in dump_sites],
+        "time_limit_s": time_limit_s or config.time_limit_s,
+    }
+    store.save_route_plan(
+        day,
+        parameters=parameters,
+        summary=summary,
+        geojson=plan.to_geojson(),
+        csv=plan.to_csv(),
+        gpx=plan.to_gpx(),
+    )
+    return DayRoutes(day, plan, len(result.due), summary["sweep_only"], summary)
+
+
+def default_start() -> date:
+    return datetime.now(UTC).date() + timedelta(days=0)
