@@ -56,6 +56,11 @@ REBOUND_HOURS = 24.0
 WORK_ORDER_TOLERANCE_DAYS = 2.0
 #: The smallest fall (points) a work order is pinned to when no full cleaning drop is near.
 WORK_ORDER_MIN_DROP = 5.0
+#: Floor of a segment's random-walk variance per seasonal day, relative to rate^2 (1/day).
+#: A short series may happen to see no storm at all; its slope then misses the storms' share
+#: and the series itself cannot show that. 0.4 is what a fifth of the fill arriving in weekly
+#: bursts gives (9.3 x share^2 for bursts of the simulator's size spread).
+MIN_RELATIVE_DIFFUSION = 0.4
 # Half-width of the running median that removes up to this many consecutive outlier readings.
 _MEDIAN_HALF = 2
 # Above this many pairs a segment's Theil-Sen slope uses a fixed-seed random sample of pairs.
@@ -495,7 +500,8 @@ def _slope_se(x: FloatArray, y: FloatArray, slope: float) -> float:
     T the segment's seasonal span and q the random walk's variance per seasonal day, from
     the detrended increments of the running-median level over steps of min(7, T/4) seasonal
     days, less their noise share. 6/5 q/T is the variance of a straight-line slope fitted to
-    a drifting random walk.
+    a drifting random walk. q is at least `MIN_RELATIVE_DIFFUSION` x slope^2, so a few days
+    of calm readings do not claim a precision they have not earned.
     """
     n = len(x)
     span = float(x[-1] - x[0])
@@ -512,6 +518,7 @@ def _slope_se(x: FloatArray, y: FloatArray, slope: float) -> float:
             inc = np.diff(level) - slope * step
             # the level's own noise: a median of 5 keeps about 0.3 of the reading variance
             q = max(0.0, float(np.mean(inc**2)) - 2 * 0.3 * sigma**2) / step
+    q = max(q, MIN_RELATIVE_DIFFUSION * slope**2) if np.isfinite(slope) else q
     return float(np.sqrt(se_noise2 + 1.2 * q / span)) if span > 0 else np.inf
 
 
@@ -769,6 +776,7 @@ __all__ = [
     "DROP_WINDOW_HOURS",
     "MIN_DROP",
     "MIN_READINGS",
+    "MIN_RELATIVE_DIFFUSION",
     "MIN_SPAN_DAYS",
     "REBOUND_HOURS",
     "SATURATION",
