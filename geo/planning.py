@@ -295,7 +295,7 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
     for g, _name in enumerate(GROUPS):
         members = [raw[s] for s, d in links.items() if group_of[d] == g]
         seasonal.append(fit_seasonal_factors(members) if len(members) >= MIN_TRAINING_DRAINS else everyone)
-    report.seasonal = {name: [float(f) for f in seasonal[g].factors] for g, name in enumerate(GROUPS)}
+    report.seasonal = {name: [float(f) for f in seasonal[g].monthly] for g, name in enumerate(GROUPS)}
 
     fits: dict[int, tuple[int, FillRateFit]] = {}
     for sensor_id, drain_id in links.items():

@@ -32,9 +32,14 @@ def test_post_cleanings_records_once_and_refuses_unknown_drains(store: Store) ->
     assert response.json() == {"recorded": 1, "already_known": 0}
     again = client.post("/api/v1/cleanings", json=[one, {"drain": "3", "time": "2026-10-02"}])
     assert again.json() == {"recorded": 1, "already_known": 1}  # drain without own id: pakhuis' id 3
-    refused = client.post("/api/v1/cleanings", json=[{"drain": "K2", "time": "2026-10-03"}, {"drain": "K9", "time": "2026-10-03"}])
+    refused = client.post(
+        "/api/v1/cleanings",
+        json=[{"drain": "K2", "time": "2026-10-03"}, {"drain": "K9", "time": "2026-10-03"}],
+    )
     assert refused.status_code == 400
-    assert refused.json()["error"]["code"] == "invalid_work_order" and "K9" in refused.json()["error"]["message"]
+    assert (
+        refused.json()["error"]["code"] == "invalid_work_order" and "K9" in refused.json()["error"]["message"]
+    )
     assert len(store.cleanings()) == 2  # nothing of the refused list was recorded
     bad = client.post("/api/v1/cleanings", json={"drain": "K1", "time": "2026-10-01", "method": "hose"})
     assert bad.status_code in (400, 422)
@@ -64,20 +69,36 @@ def test_work_order_csv_names_every_bad_row(tmp_path: Path) -> None:
     assert ok[0].method == "sweep" and ok[0].sludge_m3 == pytest.approx(0.02)
 
 
-def test_cli_load_cleanings_refuses_unknown_drains_and_records_known(database_url: str, tmp_path: Path) -> None:
+def test_cli_load_cleanings_refuses_unknown_drains_and_records_known(
+    database_url: str, tmp_path: Path
+) -> None:
     with Store(database_url) as store:
         _drains(store)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_")}
     env["PAKHUIS_DATABASE_URL"] = database_url
     bad = tmp_path / "bad.csv"
     bad.write_text("drain;time;method\nK1;2026-10-01;suction\nK7;2026-10-01;suction\n", encoding="utf-8")
-    run = subprocess.run(pakhuis_command("load", "cleanings", str(bad)), env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        pakhuis_command("load", "cleanings", str(bad)),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0 and "K7" in run.stdout + run.stderr
     good = tmp_path / "good.csv"
-    good.write_text("drain,time,method,sludge_m3\nK1,2026-10-01,suction,0.02\nK2,2026-10-02,both,\n", encoding="utf-8")
-    run = subprocess.run(pakhuis_command("load", "cleanings", str(good)), env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=120)
+    good.write_text(
+        "drain,time,method,sludge_m3\nK1,2026-10-01,suction,0.02\nK2,2026-10-02,both,\n", encoding="utf-8"
+    )
+    run = subprocess.run(
+        pakhuis_command("load", "cleanings", str(good)),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "cleanings: 2 recorded" in run.stdout
     with Store(database_url) as store:

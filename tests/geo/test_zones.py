@@ -22,8 +22,9 @@ def _lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def test_points_are_buffered_by_the_kind_default(tmp_path: Path) -> None:
     path = tmp_path / "stops.geojson"
-    gpd.GeoDataFrame({"naam": ["Station", "Kerk"]}, geometry=gpd.points_from_xy([108000, 109000], [506000, 506000]),
-                     crs=RD).to_file(path)
+    gpd.GeoDataFrame(
+        {"naam": ["Station", "Kerk"]}, geometry=gpd.points_from_xy([108000, 109000], [506000, 506000]), crs=RD
+    ).to_file(path)
     loaded = read_zones(path, "bus_stop")
     assert [r[0] for r in loaded.rows] == ["Station", "Kerk"]
     assert all(r[2] == DEFAULT_BUFFER_M["bus_stop"] for r in loaded.rows)
@@ -43,7 +44,10 @@ def test_polygons_are_kept_and_lines_buffered(tmp_path: Path) -> None:
     shop = read_zones(tmp_path / "shop.geojson", "shopping")
     road = read_zones(tmp_path / "road.geojson", "main_road", buffer_m=10)
     assert shop.rows[0][2] == 0.0 and road.rows[0][2] == 10.0
-    zones = [{"kind": "shopping", "geometry": shop.rows[0][1]}, {"kind": "main_road", "geometry": road.rows[0][1]}]
+    zones = [
+        {"kind": "shopping", "geometry": shop.rows[0][1]},
+        {"kind": "main_road", "geometry": road.rows[0][1]},
+    ]
     rng = np.random.default_rng(3)
     x = rng.uniform(107900, 108600, 2000)
     y = rng.uniform(505950, 507050, 2000)
