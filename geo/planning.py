@@ -71,6 +71,8 @@ SENSOR_LINK_M = 5.0
 # Fewer measured drains than this and no environment model is fitted: the schedule would
 # rest on guesses.
 MIN_TRAINING_DRAINS = 8
+# Only to size a day's work before solving: driving time between neighbouring due drains.
+ROUGH_DRIVE_BETWEEN_STOPS_S = 120.0
 # Districts: the register's own (buurt/wijk) when it has one, else squares of this size.
 DISTRICT_CELL_M = 1000.0
 _DISTRICT_KEYS = ("district", "buurtcode", "buurt", "wijkcode", "wijk", "neighborhood", "neighbourhood")
@@ -134,7 +136,7 @@ def environment(store: Store, config: PlanConfig) -> gpd.GeoDataFrame:
     env["large_leaf_share"] = share
     env["leaf_dominated"] = (share >= 0.5) & (env["large_leaf_within_10m"] >= 1)
     env["group"] = (env["trees_within_10m"] > 0).astype(np.int64)
-    zones = drain_zones(drains[["lon", "lat"]].to_numpy(), store.zones(), crs)
+    zones = drain_zones(drains[["lon", "lat"]].to_numpy(), list(store.zones()), crs)
     for column in zones.columns:
         env[column] = zones[column].to_numpy()
     env["threshold"], env["multiplier"], env["zone"] = _zone_rules(zones, config)
@@ -183,7 +185,8 @@ def _district_sludge(store: Store, env: pd.DataFrame) -> np.ndarray:
     recorded = recorded.dropna(subset=["sludge_m3"])
     recorded["district"] = recorded["drain_key"].map(by_key)
     means = recorded.dropna(subset=["district"]).groupby("district")["sludge_m3"].mean()
-    return env["district"].map(means).to_numpy(dtype=np.float64, na_value=np.nan)
+    out: np.ndarray = env["district"].map(means).to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
 
 
 # -- refit --------------------------------------------------------------------------------------
@@ -269,7 +272,7 @@ def _work_orders(store: Store) -> dict[str, np.ndarray]:
 def _day_number(t: np.datetime64 | None) -> float:
     if t is None:
         return math.nan
-    return float(np.datetime64(t, "s").astype(np.int64)) / 86400.0
+    return float(np.asarray(t).astype("datetime64[s]").astype(np.int64)) / 86400.0
 
 
 def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
@@ -282,7 +285,7 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
     group_of = env["group"]
     # Seasonal factors per group, from the measured drains of that group (all drains when a
     # group has too few); then each drain's rate against its group's seasonal time.
-    raw: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    raw: dict[int, tuple[Any, Any, Any]] = {}
     for sensor_id, drain_id in links.items():
         times, values = series.get(sensor_id, ([], []))
         raw[sensor_id] = (
@@ -299,8 +302,8 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
 
     fits: dict[int, tuple[int, FillRateFit]] = {}
     for sensor_id, drain_id in links.items():
-        times, values, work = raw[sensor_id]
-        fit = fit_fill_rate(times, values, work_orders=work, seasonal=seasonal[int(group_of[drain_id])])
+        t_arr, v_arr, work = raw[sensor_id]
+        fit = fit_fill_rate(t_arr, v_arr, work_orders=work, seasonal=seasonal[int(group_of[drain_id])])
         previous = fits.get(drain_id)
         if previous is None or fit.n_readings > previous[1].n_readings:  # two sensors: the richer
             fits[drain_id] = (sensor_id, fit)
@@ -328,6 +331,11 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
         measured_se[pos[d]] = fits[d][1].rate_se
     rate, rate_sd = shrink(measured, measured_se, predicted, predicted_sd)
     report.model = model.describe()
+    # Which zone kinds the measured drains stood in: a zone's rate multiplier is only applied
+    # where neither the drain's own sensor nor the model (through its zone feature) saw it.
+    report.model["zones_in_training"] = {
+        kind: int(env.loc[trained, f"zone_{kind}"].sum()) for kind in ZONE_KINDS
+    }
     states = list(
         _state_rows(
             env, model, fits, names, orders, measured, measured_se, predicted, predicted_sd, rate, rate_sd
@@ -402,7 +410,7 @@ def _state_rows(
 
 
 def _dt(t: np.datetime64) -> datetime:
-    return datetime.fromtimestamp(int(np.datetime64(t, "s").astype(np.int64)), UTC)
+    return datetime.fromtimestamp(int(np.asarray(t).astype("datetime64[s]").astype(np.int64)), UTC)
 
 
 def _num(value: float) -> float | None:
@@ -488,7 +496,7 @@ def plan_schedule(
     state = DrainState(
         drain_id=env.index.to_numpy(),
         rate=states["rate"].to_numpy(dtype=np.float64),
-        multiplier=env["multiplier"].to_numpy(dtype=np.float64),
+        multiplier=_effective_multiplier(env, states, model, config),
         group=env["group"].to_numpy(dtype=np.int64),
         threshold=env["threshold"].to_numpy(dtype=np.float64),
         fill_day=_days(states["fill_time"]),
@@ -516,6 +524,23 @@ def plan_schedule(
     if with_summary:
         result.summary = _summary(state, factors, params, env, due, config)
     return result
+
+
+def _effective_multiplier(
+    env: pd.DataFrame, states: pd.DataFrame, model: Mapping[str, Any], config: PlanConfig
+) -> np.ndarray:
+    """The zone rate multiplier where the rate does not already reflect the zone: not for
+    drains whose rate is their own sensor's, nor for zone kinds the model was trained on."""
+    trained = model["description"].get("zones_in_training", {})
+    out = np.ones(len(env))
+    for kind in ZONE_KINDS:
+        factor = float(config.rate_multipliers.get(kind, 1.0))
+        if factor == 1.0 or trained.get(kind, 0) > 0:
+            continue
+        inside = env[f"zone_{kind}"].to_numpy(dtype=bool)
+        out[inside] = np.maximum(out[inside], factor)
+    out[states["rate_source"].to_numpy() == "sensor"] = 1.0
+    return out
 
 
 def _large_genera(info: pd.DataFrame, trees: gpd.GeoDataFrame, crs: Any) -> list[str]:
@@ -546,9 +571,11 @@ def _reasons(
     genera = _large_genera(info, trees, crs)
     version = model["version"]
     reasons = []
+    env_rows = info[["large_leaf_within_10m", "trees_within_10m", "zone"]].to_dict("records")
+    state_rows = st[["rate_source", "predicted_sd", "last_cleaning", "n_since_cleaning"]].to_dict("records")
     for i, row in enumerate(due.itertuples(index=False)):
-        e = info.iloc[i]
-        s = st.iloc[i]
+        e = env_rows[i]
+        s = state_rows[i]
         month = month_name(row.due)
         rate = f"fills {rate_text(float(row.rate_at_due))} %/day in {month}"
         if s["rate_source"] == "model":
@@ -577,8 +604,8 @@ def _reasons(
         zone = e["zone"]
         if zone:
             parts.append(f"{_ZONE_LABELS[zone]} threshold {row.threshold:.0f} %")
-        if e["multiplier"] > 1:
-            parts.append(f"building-site sand ×{e['multiplier']:g}")
+        if row.multiplier > 1:
+            parts.append(f"building-site sand ×{row.multiplier:g}")
         if row.cause == "max_interval":
             parts.append(
                 f"maximum interval since cleaning on {row.last_cleaning.isoformat()} "
@@ -679,6 +706,15 @@ def plan_day_routes(
         )
     result = plan_schedule(store, config, day, horizon_days=1)
     work = result.due[result.due["method"] != "sweep"]
+    n_trucks = trucks or config.trucks
+    # A day has room for so many stops; more would only slow the solver down. The most
+    # urgent (earliest due, then fullest) go to the solver, with a margin; the rest is
+    # deferred to the next days, listed with the reason.
+    per_truck = config.shift_h * 3600.0 / (config.service_s + ROUGH_DRIVE_BETWEEN_STOPS_S)
+    room = math.ceil(1.25 * n_trucks * per_truck)
+    work = work.sort_values(["due", "fill_now"], ascending=[True, False], kind="stable")
+    deferred = work.iloc[room:]
+    work = work.iloc[:room]
     stops = [
         RouteStop(id=str(r.drain_key), lon=float(r.lon), lat=float(r.lat), volume_m3=float(r.sludge_m3))
         for r in work.itertuples(index=False)
@@ -691,7 +727,7 @@ def plan_day_routes(
         stops,
         depot,
         dump_sites,
-        trucks or config.trucks,
+        n_trucks,
         capacity_m3=config.tank_m3,
         shift_s=config.shift_h * 3600.0,
         service_s=config.service_s,
@@ -706,10 +742,19 @@ def plan_day_routes(
     summary = {
         "date": day.isoformat(),
         "due": len(result.due),
+        "suction_due": len(stops) + len(deferred),
         "suction_stops": len(stops),
         "sweep_only": int((result.due["method"] == "sweep").sum()),
         "served": sum(sum(1 for v in r.visits if v.kind == "stop") for r in plan.routes),
         "unserved": [{"drain": u.id, "reason": u.reason} for u in plan.unserved],
+        "deferred": len(deferred),
+        "deferred_reason": (
+            f"beyond today's capacity: {n_trucks} trucks × {config.shift_h:g} h fit about "
+            f"{int(n_trucks * per_truck):,} stops; the most urgent (earliest due, fullest) go first"
+        )
+        if len(deferred)
+        else None,
+        "deferred_drains": [str(k) for k in deferred["drain_key"]],
         "trucks": len(plan.routes),
         "total_km": round(plan.total_distance_m / 1000.0, 2),
         "total_hours": round(plan.total_duration_s / 3600.0, 2),
@@ -719,7 +764,7 @@ def plan_day_routes(
         else (f"straight line × {config.detour} at {config.speed_kmh:g} km/h"),
     }
     parameters = {
-        "trucks": trucks or config.trucks,
+        "trucks": n_trucks,
         "tank_m3": config.tank_m3,
         "shift_h": config.shift_h,
         "service_s": config.service_s,
@@ -736,7 +781,7 @@ def plan_day_routes(
         csv=plan.to_csv(),
         gpx=plan.to_gpx(),
     )
-    return DayRoutes(day, plan, len(result.due), summary["sweep_only"], summary)
+    return DayRoutes(day, plan, len(result.due), int((result.due["method"] == "sweep").sum()), summary)
 
 
 def default_start() -> date:

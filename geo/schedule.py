@@ -92,7 +92,8 @@ class SeasonalTable:
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, self.cumulative.shape[1] - 1)
         frac = pos - lo
-        return self.cumulative[group, lo] * (1 - frac) + self.cumulative[group, hi] * frac
+        out: np.ndarray = self.cumulative[group, lo] * (1 - frac) + self.cumulative[group, hi] * frac
+        return out
 
     def first_day_reaching(self, group: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The first whole day whose start has C >= target, per drain (self.last + 1 if never)."""
@@ -104,7 +105,8 @@ class SeasonalTable:
 
     def factor(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         idx = np.clip(np.asarray(day) - self.first, 0, len(self.months) - 1)
-        return self.factors[group, self.months[idx]]
+        out: np.ndarray = self.factors[group, self.months[idx]]
+        return out
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,8 @@ def _fill_on(
     state: DrainState, table: SeasonalTable, t0: np.ndarray, fill0: np.ndarray, day: np.ndarray
 ) -> np.ndarray:
     grown = state.rate * state.multiplier * (table.at(state.group, day) - table.at(state.group, t0))
-    return np.clip(fill0 + np.maximum(grown, 0.0), 0.0, 100.0)
+    out: np.ndarray = np.clip(fill0 + np.maximum(grown, 0.0), 0.0, 100.0)
+    return out
 
 
 def _leaf_share(state: DrainState, table: SeasonalTable, since: np.ndarray, until: np.ndarray) -> np.ndarray:
@@ -264,6 +267,7 @@ def compute_schedule(
             "fill_at_due": fill_due,
             "sludge_m3": fill_due / 100.0 * params.sump_m3,
             "threshold": sub.threshold,
+            "multiplier": sub.multiplier,
             "method": method,
             "last_cleaning": [_date(int(np.floor(d))) for d in last_cleaning[idx]],
             "assumed_cleaning": assumed[idx],
@@ -475,7 +479,8 @@ def _days_over(
     target = table.at(state.group, t0) + seasonal_needed
     reach = np.where(np.isfinite(target), table.first_day_reaching(state.group, target), table.last + 1)
     reach = np.where(need <= 0, t0, reach).astype(np.float64)
-    return np.maximum(until - np.maximum(reach, since), 0.0)
+    out: np.ndarray = np.maximum(until - np.maximum(reach, since), 0.0)
+    return out
 
 
 def month_name(day: date) -> str:

@@ -119,6 +119,6 @@ def read_work_orders(path: Path) -> list[WorkOrder]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     return parse_work_orders(reader)

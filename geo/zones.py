@@ -68,7 +68,7 @@ class ZoneLoad:
 def _check_kind(kind: str) -> ZoneKind:
     if kind not in ZONE_KINDS:
         raise RegisterError(f"unknown zone kind {kind!r}", hint=f"use one of {', '.join(ZONE_KINDS)}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def read_zones(

@@ -1086,7 +1086,8 @@ def plan_routes_command(
         _fail(exc)
     s = routes.summary
     console.print(
-        f"{day}: {s['suction_stops']:,} suction stops ({s['sweep_only']:,} sweep-only not routed), "
+        f"{day}: {s['suction_due']:,} drains due for suction ({s['sweep_only']:,} sweep-only not routed, "
+        f"{s['deferred']:,} deferred beyond today's capacity), "
         f"{s['served']:,} served by {s['trucks']} trucks, {len(s['unserved']):,} unserved; "
         f"{s['total_km']:.1f} km, {s['total_hours']:.1f} truck hours, dump visits {s['dump_visits']} "
         f"({time.perf_counter() - started:.1f} s; {s['travel']})"

@@ -17,7 +17,7 @@ from tests.geo.plan_scenario import OPEN_SEASON, TREE_SEASON, simulate, true_rat
 
 pytestmark = pytest.mark.integration
 
-ROUND = datetime(2026, 5, 1, tzinfo=UTC)
+ROUND = datetime(2025, 10, 15, tzinfo=UTC)
 NOW = datetime(2026, 10, 15, tzinfo=UTC)
 START = date(2026, 10, 15)
 SIDE = 24  # drains per side of a district's grid
@@ -82,7 +82,7 @@ def test_same_environment_same_share_due_with_and_without_sensors(database_url: 
             season = TREE_SEASON if row["group"] else OPEN_SEASON
             cleaned = ROUND + timedelta(days=int(offsets[int(key[1:])]))
             series[f"s-{key}"] = simulate(
-                rng, float(row["rate"]), season, cleaned, NOW, fill0=0.5, step_h=8.0, clean_above=101.0
+                rng, float(row["rate"]), season, cleaned, NOW, fill0=0.5, step_h=24.0, clean_above=101.0
             )
         write_sensors(store, "fair", series, {f"s-{k}": str(k) for k in sensor_keys})
         report = refit(store, config)
