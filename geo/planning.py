@@ -48,7 +48,7 @@ from geo.schedule import (
 )
 from geo.spatial import GridIndex
 from geo.zones import ZONE_KINDS, drain_zones
-from pakhuis.errors import ConfigurationError, PakhuisError
+from pakhuis.errors import ConfigurationError, InvalidParameter, PakhuisError
 from pakhuis.store import Store
 
 __all__ = [
@@ -694,8 +694,8 @@ def plan_day_routes(
     seed: int = 0,
 ) -> DayRoutes:
     """Routes for the suction work due on `day` (overdue drains included), stored for the API."""
-    from geo.roads import RoadNetwork
-    from geo.routing import RouteStop, plan_routes
+    from geo.roads import RoadNetwork, RoadNetworkError
+    from geo.routing import RouteInputError, RouteStop, plan_routes
     from geo.routing import Site as RouteSite
 
     depots = parse_sites(config.depot, "depot")
@@ -720,25 +720,30 @@ def plan_day_routes(
         for r in work.itertuples(index=False)
     ]
     roads_path = roads_file or config.roads_file
-    roads = RoadNetwork.from_file(roads_path) if roads_path is not None else None
-    depot = RouteSite(depots[0].name, depots[0].lon, depots[0].lat)
-    dump_sites = [RouteSite(s.name, s.lon, s.lat) for s in dumps]
-    plan = plan_routes(
-        stops,
-        depot,
-        dump_sites,
-        n_trucks,
-        capacity_m3=config.tank_m3,
-        shift_s=config.shift_h * 3600.0,
-        service_s=config.service_s,
-        dump_service_s=config.dump_service_s,
-        start_time=datetime(day.year, day.month, day.day, 7, 0),
-        roads=roads,
-        detour=config.detour,
-        speed_kmh=config.speed_kmh,
-        time_limit_s=time_limit_s or config.time_limit_s,
-        seed=seed,
-    )
+    try:
+        roads = RoadNetwork.from_file(roads_path) if roads_path is not None else None
+        depot = RouteSite(depots[0].name, depots[0].lon, depots[0].lat)
+        dump_sites = [RouteSite(s.name, s.lon, s.lat) for s in dumps]
+        plan = plan_routes(
+            stops,
+            depot,
+            dump_sites,
+            n_trucks,
+            capacity_m3=config.tank_m3,
+            shift_s=config.shift_h * 3600.0,
+            service_s=config.service_s,
+            dump_service_s=config.dump_service_s,
+            start_time=datetime(day.year, day.month, day.day, 7, 0),
+            roads=roads,
+            detour=config.detour,
+            speed_kmh=config.speed_kmh,
+            time_limit_s=time_limit_s or config.time_limit_s,
+            seed=seed,
+        )
+    except (RouteInputError, RoadNetworkError) as exc:
+        # Bad inputs (a road file without roads, a negative volume, no dump site for the work):
+        # the planner's to fix, so a 400 / CLI error with the solver's own explanation.
+        raise InvalidParameter(str(exc), hint="check the depot, dump sites, tank and road file") from exc
     summary = {
         "date": day.isoformat(),
         "due": len(result.due),
