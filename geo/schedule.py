@@ -306,10 +306,13 @@ class PolicyYear:
     drain_days_over_threshold: float
     sludge_m3: float
     truck_hours: float
+    # how many drains are cleaned 0, 1, 2, 3+ times in the year
+    drains_by_cleanings: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "cleanings": self.cleanings,
+            "drains_by_cleanings": self.drains_by_cleanings,
             "sweeps": self.sweeps,
             "drains_over_threshold": self.drains_over_threshold,
             "drain_days_over_threshold": round(self.drain_days_over_threshold, 1),
@@ -325,12 +328,15 @@ class YearlySummary:
     dynamic: PolicyYear
     yearly: PolicyYear
     notes: tuple[str, ...]
+    # The dynamic plan's second year: the steady state, once the first year's backlog is gone.
+    second_year: PolicyYear | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
             "drains": self.drains,
             "dynamic": self.dynamic.as_dict(),
+            **({"dynamic_second_year": self.second_year.as_dict()} if self.second_year else {}),
             "fixed_yearly": self.yearly.as_dict(),
             "notes": list(self.notes),
         }
@@ -383,16 +389,18 @@ def yearly_summary(
     t0, fill0, last_cleaning, _ = _project(state, table, start_day, params.assumed_days_since_cleaning)
     n = len(state.drain_id)
 
-    # Dynamic policy: iterate cleanings per drain until past the year.
-    cleanings = np.zeros(n, dtype=np.int64)
-    sweeps = 0
-    sludge = 0.0
-    over_days = np.zeros(n)
-    ever_over = np.zeros(n, dtype=bool)
+    # Dynamic policy: iterate cleanings per drain through two years. The first year also
+    # clears whatever backlog the old round left; the second shows the steady state.
+    years = 2
+    end_day = start_day + 365 * years
+    cleanings = np.zeros((years, n), dtype=np.int64)
+    sweeps = np.zeros(years, dtype=np.int64)
+    sludge = np.zeros(years)
+    over_days = np.zeros((years, n))
     cur_t0, cur_fill, cur_last = t0.copy(), fill0.copy(), last_cleaning.copy()
     not_before = np.full(n, start_day, dtype=np.float64)
     active = np.ones(n, dtype=bool)
-    for _ in range(400):
+    for _ in range(800):
         if not active.any():
             break
         idx = np.flatnonzero(active)
@@ -400,41 +408,50 @@ def yearly_summary(
         due, _cause = _due_days(
             sub, table, cur_t0[idx], cur_fill[idx], cur_last[idx], not_before[idx], params
         )
-        within = due < year_end
-        # days above the threshold before this cleaning (from the start of the year)
-        over_days[idx] += _days_over(
-            sub,
-            table,
-            cur_t0[idx],
-            cur_fill[idx],
-            not_before[idx],
-            np.minimum(due, year_end).astype(np.float64),
-        )
+        within = due < end_day
+        # days above the threshold before this cleaning, per year
+        for y in range(years):
+            a, b = start_day + 365 * y, start_day + 365 * (y + 1)
+            over_days[y, idx] += _days_over(
+                sub,
+                table,
+                cur_t0[idx],
+                cur_fill[idx],
+                np.maximum(not_before[idx], a),
+                np.minimum(due, b).astype(np.float64),
+            )
         w = idx[within]
         if w.size:
             subw = _subset(state, w)
-            fill_due = _fill_on(subw, table, cur_t0[w], cur_fill[w], due[within].astype(np.float64))
-            months = pd.DatetimeIndex(due[within].astype("datetime64[D]")).month.to_numpy()
-            leaf_share = _leaf_share(subw, table, cur_last[w], due[within].astype(np.float64))
+            due_w = due[within]
+            fill_due = _fill_on(subw, table, cur_t0[w], cur_fill[w], due_w.astype(np.float64))
+            months = pd.DatetimeIndex(due_w.astype("datetime64[D]")).month.to_numpy()
+            leaf_share = _leaf_share(subw, table, cur_last[w], due_w.astype(np.float64))
             sweep_only = subw.leaf_dominated & np.isin(months, LEAF_FALL_MONTHS) & (leaf_share >= 0.5)
-            sweeps += int(sweep_only.sum())
-            cleanings[w] += 1
-            sludge += float((fill_due[~sweep_only] / 100.0 * params.sump_m3).sum())
-            cur_t0[w] = due[within]
+            year = (due_w - start_day) // 365
+            for y in range(years):
+                in_year = year == y
+                sweeps[y] += int((sweep_only & in_year).sum())
+                cleanings[y, w[in_year]] += 1
+                sludge[y] += float((fill_due[~sweep_only & in_year] / 100.0 * params.sump_m3).sum())
+            cur_t0[w] = due_w
             cur_fill[w] = 0.0
-            cur_last[w] = due[within]
-            not_before[w] = due[within]
+            cur_last[w] = due_w
+            not_before[w] = due_w
         active[idx[~within]] = False
-    ever_over = over_days > 0
-    suction = int(cleanings.sum()) - sweeps
-    dynamic = PolicyYear(
-        cleanings=int(cleanings.sum()),
-        sweeps=sweeps,
-        drains_over_threshold=int(ever_over.sum()),
-        drain_days_over_threshold=float(over_days.sum()),
-        sludge_m3=sludge,
-        truck_hours=truck.hours(suction, dynamic_spacing_m, sludge),
-    )
+    per_year = [
+        PolicyYear(
+            cleanings=int(cleanings[y].sum()),
+            sweeps=int(sweeps[y]),
+            drains_over_threshold=int((over_days[y] > 0).sum()),
+            drain_days_over_threshold=float(over_days[y].sum()),
+            sludge_m3=float(sludge[y]),
+            truck_hours=truck.hours(int(cleanings[y].sum() - sweeps[y]), dynamic_spacing_m, float(sludge[y])),
+            drains_by_cleanings=_histogram(cleanings[y]),
+        )
+        for y in range(years)
+    ]
+    dynamic = per_year[0]
 
     # Fixed yearly round.
     if round_day is None:
@@ -453,6 +470,7 @@ def yearly_summary(
         drain_days_over_threshold=float(yearly_over.sum()),
         sludge_m3=yearly_sludge,
         truck_hours=truck.hours(n, yearly_spacing_m, yearly_sludge),
+        drains_by_cleanings=_histogram(np.ones(n, dtype=np.int64)),
     )
     notes = (
         f"truck hours: {truck.service_s:.0f} s per drain, drains {dynamic_spacing_m:.0f} m apart "
@@ -460,7 +478,12 @@ def yearly_summary(
         f"{truck.speed_kmh:g} km/h, a {truck.tank_m3:g} m³ tank emptied in {truck.dump_trip_s / 60:.0f} min",
         "sweep-only cleanings (leaf litter) are counted as cleanings but not as truck hours",
     )
-    return YearlySummary(params.start, n, dynamic, yearly, notes)
+    return YearlySummary(params.start, n, dynamic, yearly, notes, second_year=per_year[1])
+
+
+def _histogram(counts: np.ndarray) -> dict[str, int]:
+    capped = np.minimum(counts, 3)
+    return {("3+" if k == 3 else str(k)): int((capped == k).sum()) for k in range(4)}
 
 
 def _days_over(

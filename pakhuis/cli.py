@@ -1027,6 +1027,12 @@ def plan_schedule_command(
             f"{fixed['drains_over_threshold']:,} drains over threshold "
             f"({fixed['drain_days_over_threshold']:,.0f} drain-days), {fixed['truck_hours']:,.0f} truck hours"
         )
+        if "dynamic_second_year" in s:
+            second = s["dynamic_second_year"]
+            console.print(
+                f"second year (backlog cleared): dynamic {second['cleanings']:,} cleanings, "
+                f"{second['truck_hours']:,.0f} truck hours, {second['sludge_m3']:,.1f} m³ sludge"
+            )
     if out is not None:
         _write_schedule(result, out)
         console.print(f"wrote {out}")

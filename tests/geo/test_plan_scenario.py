@@ -217,6 +217,11 @@ def test_schedule_matches_the_truth_and_gives_reasons(scenario: Scenario) -> Non
     assert s is not None
     assert s.yearly.cleanings == len(scenario.drains)
     assert s.dynamic.drains_over_threshold < s.yearly.drains_over_threshold
+    # once the backlog is cleared, drains away from trees skip the year, drains under trees
+    # are cleaned more than once
+    assert s.second_year is not None
+    by = s.second_year.drains_by_cleanings
+    assert by["0"] > 0.3 * len(scenario.drains) and by["2"] + by["3+"] > 0.1 * len(scenario.drains), by
     print(
         f"\nschedule {START} +28 d: {len(due):,} due ({result.schedule.counts_by_method()}); "
         f"sensor drains truly due found {hits}/{hits + misses}, median |Δdue| {np.median(errors):.0f} d"

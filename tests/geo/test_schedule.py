@@ -146,3 +146,6 @@ def test_yearly_summary_counts_cleanings_by_hand() -> None:
     assert summary.dynamic.drain_days_over_threshold == pytest.approx(0.0)
     assert summary.yearly.drains_over_threshold == 1
     assert summary.dynamic.sludge_m3 == pytest.approx(6 * 0.6 * 0.06)
+    # second year: days 420, 480, ..., 720
+    assert summary.second_year is not None and summary.second_year.cleanings == 6
+    assert summary.dynamic.drains_by_cleanings == {"0": 0, "1": 0, "2": 0, "3+": 1}
