@@ -108,6 +108,23 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+@router.post("/routes", status_code=201)
+def plan_routes(
+    store: Annotated[Store, Depends(get_store)],
+    config: Annotated[PlanConfig, Depends(get_plan_config)],
+    on: Annotated[date, Query(alias="date", description="the day to plan")],
+    trucks: Annotated[int | None, Query(ge=1, le=100)] = None,
+    time_limit: Annotated[float | None, Query(gt=0, le=300, description="solver seconds")] = None,
+) -> dict[str, Any]:
+    """Plan (or re-plan) the day's truck routes for the suction work due; stored for GET."""
+    from geo.planning import plan_day_routes
+
+    routes = plan_day_routes(store, config, on, trucks=trucks, time_limit_s=time_limit)
+    collection = dict(routes.plan.to_geojson())
+    collection["summary"] = routes.summary
+    return collection
+
+
 @router.get("/routes")
 def routes(
     store: Annotated[Store, Depends(get_store)],

@@ -308,5 +308,11 @@ def test_a_days_routes_are_feasible_and_downloadable(scenario: Scenario) -> None
         .startswith("application/gpx+xml")
     )
     assert client.get("/api/v1/routes?date=2020-01-01").status_code == 404
+    planned = client.post(f"/api/v1/routes?date={START + timedelta(days=1)}&trucks=2&time_limit=2")
+    assert planned.status_code == 201, planned.text
+    assert planned.json()["summary"]["trucks"] == 2
+    assert client.get(f"/api/v1/routes?date={START + timedelta(days=1)}").status_code == 200
+    no_depot = TestClient(create_app(scenario.store)).post(f"/api/v1/routes?date={START}")
+    assert no_depot.status_code == 500 and "PAKHUIS_PLAN_DEPOT" in no_depot.json()["error"]["hint"]
     schedule = client.get(f"/api/v1/schedule?from={START}&horizon=28").json()
     assert len(schedule["due"]) > 0 and schedule["due"][0]["reason"]
