@@ -620,8 +620,16 @@ def _reasons(
                 "no cleaning on record: assumed emptied in the yearly round on "
                 + row.last_cleaning.isoformat()
             )
-        if row.method != "suction":
-            parts.append(f"large-leaf litter in leaf fall: {row.method}")
+        if row.method == "sweep":
+            parts.append(
+                f"large-leaf litter in leaf fall: sweep (without it the drain would be at "
+                f"{row.fill_without_litter:.0f} %)"
+            )
+        elif row.method == "both":
+            parts.append(
+                f"large-leaf litter in leaf fall, and {row.fill_without_litter:.0f} % without it: "
+                "sweep and suction"
+            )
         reasons.append(join_reasons(parts))
     return reasons
 

@@ -16,9 +16,10 @@ runs out; never before its minimum interval has passed.
 
 Method: where large-leaf trees (plane, lime, horse chestnut, large maples) dominate a drain's
 leaf load and it falls due in leaf-fall months, the litter lies on the street and on top of the
-grate: a street sweeper with a gully attachment removes it ("sweep"); when most of the fill
-since the last cleaning is sediment anyway it needs the suction truck as well ("both").
-Everything else is "suction".
+grate: a street sweeper with a gully attachment removes it ("sweep") -- unless the drain would
+be due even without the leaf-fall litter (its fill less the part the leaf-fall months added
+above their usual rate still reaches the threshold), then it needs the suction truck as well
+("both"). Everything else is "suction".
 """
 
 from __future__ import annotations
@@ -256,7 +257,8 @@ def compute_schedule(
     leaf_share = _leaf_share(sub, table, last_cleaning[idx], due_day[idx].astype(np.float64))
     leaf_fall = np.isin(months, LEAF_FALL_MONTHS)
     leafy = sub.leaf_dominated & leaf_fall
-    method = np.where(leafy, np.where(leaf_share >= 0.5, "sweep", "both"), "suction")
+    without_litter = fill_due * (1.0 - leaf_share)
+    method = np.where(leafy, np.where(without_litter < sub.threshold, "sweep", "both"), "suction")
     rate_at_due = sub.rate * sub.multiplier * table.factor(sub.group, due_day[idx])
     due = pd.DataFrame(
         {
@@ -273,6 +275,7 @@ def compute_schedule(
             "assumed_cleaning": assumed[idx],
             "rate_at_due": rate_at_due,
             "leaf_share": leaf_share,
+            "fill_without_litter": without_litter,
         }
     )
     due = due.sort_values(["due", "drain_id"], kind="stable").reset_index(drop=True)
@@ -427,7 +430,11 @@ def yearly_summary(
             fill_due = _fill_on(subw, table, cur_t0[w], cur_fill[w], due_w.astype(np.float64))
             months = pd.DatetimeIndex(due_w.astype("datetime64[D]")).month.to_numpy()
             leaf_share = _leaf_share(subw, table, cur_last[w], due_w.astype(np.float64))
-            sweep_only = subw.leaf_dominated & np.isin(months, LEAF_FALL_MONTHS) & (leaf_share >= 0.5)
+            sweep_only = (
+                subw.leaf_dominated
+                & np.isin(months, LEAF_FALL_MONTHS)
+                & (fill_due * (1.0 - leaf_share) < subw.threshold)
+            )
             year = (due_w - start_day) // 365
             for y in range(years):
                 in_year = year == y

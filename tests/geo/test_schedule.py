@@ -109,21 +109,31 @@ def test_seasonal_table_matches_a_day_by_day_sum() -> None:
 
 
 def test_leaf_fall_makes_a_tree_drain_due_sooner_and_picks_the_method() -> None:
-    factors = np.array([[1.0] * 12, [0.6] * 9 + [2.4, 2.4, 1.2 + 0.0]])
+    factors = np.array([[1.0] * 12, [0.5] * 9 + [2.5, 2.5, 1.5]])
     factors[1] = factors[1] * 12 / factors[1].sum()
     s = state(
-        rate=[1.0, 1.0],
-        group=[0, 1],
-        fill_day=[S, S],
-        fill_value=[20.0, 20.0],
-        last_cleaning_day=[S - 200.0, S - 20.0],
-        leaf_dominated=[False, True],
+        rate=[1.0, 1.0, 0.05],
+        group=[0, 1, 1],
+        threshold=[60.0, 60.0, 40.0],
+        fill_day=[S, S, S],
+        fill_value=[20.0, 20.0, 95.0],
+        last_cleaning_day=[S - 200.0, S - 20.0, S - 1000.0],
+        leaf_dominated=[False, True, True],
     )
     sched, _ = compute_schedule(s, factors, ScheduleParameters(START, horizon_days=60))
     due = sched.due.set_index("drain_id")
     assert due.loc[2, "due"] < due.loc[1, "due"]
     assert due.loc[1, "method"] == "suction"
-    assert due.loc[2, "method"] in ("sweep", "both")
+    # cleaned in mid-October: almost all of the fill since is leaf-fall litter (by hand: the
+    # Oct/Nov factor 2.5 * 12 / 11 = 2.73, of which 1.73 / 2.73 = 63 % is the excess), so
+    # without it the drain would be far below 60 %: sweeping is enough
+    assert due.loc[2, "leaf_share"] == pytest.approx(1 - 11 / 30, rel=1e-6)
+    assert due.loc[2, "fill_without_litter"] == pytest.approx(due.loc[2, "fill_at_due"] * 11 / 30)
+    assert due.loc[2, "method"] == "sweep"
+    # full after years of sediment: due now, and still over its 40 % without the litter
+    assert due.loc[3, "cause"] == "overdue"
+    assert due.loc[3, "fill_without_litter"] >= 40.0
+    assert due.loc[3, "method"] == "both"
 
 
 def test_yearly_summary_counts_cleanings_by_hand() -> None:
