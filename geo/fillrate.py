@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
-TimesLike = Any  # datetime64 array, list of datetimes, ... -- see _as_times
+TimesLike = Any  # datetime64 array, list of datetimes, ... -- see as_times
 CleaningSource = Literal["detected", "work_order"]
 FitStatus = Literal["ok", "too_few_readings", "no_readings"]
 SegmentStatus = Literal["ok", "too_few_readings"]
@@ -71,7 +71,7 @@ _Z95 = 1.959963984540054
 # --------------------------------------------------------------------------- time helpers
 
 
-def _as_times(times: TimesLike) -> TimeArray:
+def as_times(times: TimesLike) -> TimeArray:
     """UTC ``datetime64[s]`` from datetime64 arrays or (aware or naive) datetimes."""
     arr = np.asarray(times)
     if arr.dtype == object:
@@ -134,7 +134,7 @@ class SeasonalFactors:
 
     def factor_at(self, times: TimesLike) -> FloatArray:
         """Factor in force at each time."""
-        t = _as_times(times)
+        t = as_times(times)
         months = t.astype("datetime64[M]").astype(np.int64) % 12 + 1
         return self.factor(months)
 
@@ -144,7 +144,7 @@ class SeasonalFactors:
         Vectorised (start and end broadcast); a scalar in gives a float out. Negative when
         end < start.
         """
-        s, e = np.broadcast_arrays(_as_times(start), _as_times(end))
+        s, e = np.broadcast_arrays(as_times(start), as_times(end))
         if s.size == 0:
             return np.zeros(s.shape)
         table = _MonthTable(self, min(s.min(), e.min()), max(s.max(), e.max()))
@@ -158,7 +158,7 @@ class SeasonalFactors:
 
         Inverse of :meth:`seasonal_days` (for non-negative amounts); vectorised.
         """
-        s = _as_times(start)
+        s = as_times(start)
         amount = np.asarray(seasonal_days, dtype=np.float64)
         if np.any(amount < 0) or not np.all(np.isfinite(amount)):
             raise ValueError("seasonal_days must be finite and >= 0")
@@ -275,7 +275,7 @@ class FillRateFit:
     def expected_fill(self, when: TimesLike) -> Any:
         """Fill (%) expected at `when` (after `last_time`) from the rate; NaN unless ok."""
         if self.status != "ok" or self.last_time is None or self.last_fill is None:
-            w = _as_times(when)
+            w = as_times(when)
             return float("nan") if w.ndim == 0 else np.full(w.shape, np.nan)
         return fill_at(self.rate_per_day, self.last_fill, self.last_time, when, seasonal=self.seasonal)
 
@@ -312,7 +312,7 @@ def _running_median(x: FloatArray, half: int = _MEDIAN_HALF) -> FloatArray:
 
 
 def _prepare(times: TimesLike, fill: npt.ArrayLike) -> tuple[TimeArray, FloatArray]:
-    t = _as_times(times).ravel()
+    t = as_times(times).ravel()
     y = np.asarray(fill, dtype=np.float64).ravel()
     if t.shape != y.shape:
         raise ValueError(f"times and fill differ in length ({t.size} != {y.size})")
@@ -385,7 +385,7 @@ def _breaks(
 
     tol = np.timedelta64(int(work_order_tolerance_days * SECONDS_PER_DAY), "s")
     listed = list(work_orders)
-    orders = np.sort(_as_times(np.asarray(listed, dtype=object)).ravel()) if listed else None
+    orders = np.sort(as_times(np.asarray(listed, dtype=object)).ravel()) if listed else None
     merged: dict[int, np.datetime64] = {}  # index into detected -> work order time
     extra: list[_Break] = []
     accepted: list[np.datetime64] = []
@@ -580,8 +580,7 @@ def fit_fill_rate(
     if not len(t):
         cleanings = (
             tuple(
-                Cleaning(w, "work_order", None, w)
-                for w in sorted(_as_times(np.asarray(orders, dtype=object)))
+                Cleaning(w, "work_order", None, w) for w in sorted(as_times(np.asarray(orders, dtype=object)))
             )
             if orders
             else ()
@@ -761,7 +760,7 @@ def time_to_reach(
     """
     season = seasonal if seasonal is not None else SeasonalFactors.flat()
     rate, f0, start = np.broadcast_arrays(
-        np.asarray(rate_per_day, dtype=np.float64), np.asarray(fill0, dtype=np.float64), _as_times(t0)
+        np.asarray(rate_per_day, dtype=np.float64), np.asarray(fill0, dtype=np.float64), as_times(t0)
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.where(f0 >= level, 0.0, (level - f0) / rate)
@@ -786,6 +785,7 @@ __all__ = [
     "FillRateFit",
     "SeasonalFactors",
     "Segment",
+    "as_times",
     "detect_cleanings",
     "fill_at",
     "fit_fill_rate",

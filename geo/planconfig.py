@@ -1,5 +1,6 @@
 """Settings of the drain-cleaning plan as a plain value (thresholds, intervals, trucks, sites).
 
+
 Kept apart from `geo.planning` so the API can hold one without importing the model stack.
 """
 
@@ -10,35 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pakhuis.errors import ConfigurationError
-
-__all__ = ["PlanConfig", "Site", "parse_sites"]
-
-
-@dataclass(frozen=True)
-class Site:
-    name: str
-    lon: float
-    lat: float
-
-
-def parse_sites(text: str | None, kind: str) -> list[Site]:
-    """'lon,lat;lon,lat' → sites (WGS84), with a clear error for anything else."""
-    if not text:
-        return []
-    sites = []
-    for i, part in enumerate(p for p in text.split(";") if p.strip()):
-        try:
-            lon_s, lat_s = part.split(",")
-            lon, lat = float(lon_s), float(lat_s)
-        except ValueError:
-            raise ConfigurationError(
-                f"cannot read {kind} {part!r}", hint="give WGS84 'lon,lat' pairs separated by ';'"
-            ) from None
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise ConfigurationError(f"{kind} {part!r} is not a WGS84 lon,lat", hint="e.g. 4.66,52.55")
-        sites.append(Site(f"{kind} {i + 1}", lon, lat))
-    return sites
+__all__ = ["PlanConfig"]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,10 @@ import shapely
 
 from geo.crs import metric_xy_of
 from geo.fillmodel import FEATURES, FillModel, fit_fill_model, shrink
-from geo.fillrate import FillRateFit, SeasonalFactors, fit_fill_rate, fit_seasonal_factors
+from geo.fillrate import FillRateFit, SeasonalFactors, as_times, fit_fill_rate, fit_seasonal_factors
 from geo.indicators import LEAF_WEIGHTS, drain_tree_indicators
-from geo.planconfig import PlanConfig, parse_sites
+from geo.planconfig import PlanConfig
+from geo.routing import Site
 from geo.schedule import (
     DrainState,
     Schedule,
@@ -90,12 +91,34 @@ class PlanNotReady(PakhuisError):
     code = "plan_not_ready"
 
 
+def parse_sites(text: str | None, kind: str) -> list[Site]:
+    """'lon,lat;lon,lat' → sites (WGS84), with a clear error for anything else."""
+    if not text:
+        return []
+    sites = []
+    for i, part in enumerate(p for p in text.split(";") if p.strip()):
+        try:
+            lon_s, lat_s = part.split(",")
+            lon, lat = float(lon_s), float(lat_s)
+        except ValueError:
+            raise ConfigurationError(
+                f"cannot read {kind} {part!r}", hint="give WGS84 'lon,lat' pairs separated by ';'"
+            ) from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ConfigurationError(f"{kind} {part!r} is not a WGS84 lon,lat", hint="e.g. 4.66,52.55")
+        sites.append(Site(f"{kind} {i + 1}", lon, lat))
+    return sites
+
+
 # -- environment --------------------------------------------------------------------------------
 
 
-def environment(store: Store, config: PlanConfig) -> gpd.GeoDataFrame:
+def environment(
+    store: Store, config: PlanConfig, cleanings: list[dict[str, Any]] | None = None
+) -> gpd.GeoDataFrame:
     """Every drain with what its fill rate depends on: tree indicators, large-leaf load and
-    genera, zones (threshold, multiplier), district and the district's recorded sludge."""
+    genera, zones (threshold, multiplier), district and the district's recorded sludge
+    (from `cleanings`, read from the store when not given)."""
     rows = store.drains_for_planning()
     if not rows:
         raise PlanNotReady("The drain register is empty.", hint="Load it with `pakhuis load drains FILE`.")
@@ -142,7 +165,7 @@ def environment(store: Store, config: PlanConfig) -> gpd.GeoDataFrame:
     env["threshold"], env["multiplier"], env["zone"] = _zone_rules(zones, config)
     env["road_category"] = np.where(zones["zone_main_road"].to_numpy(), 1.0, 0.0)
     env["district"] = _districts(drains["attributes"], xy)
-    env["district_sludge_m3"] = _district_sludge(store, env)
+    env["district_sludge_m3"] = _district_sludge(store.cleanings() if cleanings is None else cleanings, env)
     env.attrs["crs"] = crs
     env.attrs["trees"] = tree_gdf
     return gpd.GeoDataFrame(env, geometry=drains.geometry, crs="EPSG:4326")
@@ -176,9 +199,9 @@ def _districts(attributes: pd.Series, xy: np.ndarray) -> np.ndarray:
     return out
 
 
-def _district_sludge(store: Store, env: pd.DataFrame) -> np.ndarray:
+def _district_sludge(cleanings: list[dict[str, Any]], env: pd.DataFrame) -> np.ndarray:
     """Mean recorded sludge per cleaning in the drain's district (NaN where none recorded)."""
-    recorded = pd.DataFrame(store.cleanings())
+    recorded = pd.DataFrame(cleanings)
     if recorded.empty or recorded["sludge_m3"].isna().all():
         return np.full(len(env), np.nan)
     by_key = pd.Series(env["district"].to_numpy(), index=env["drain_key"].to_numpy())
@@ -225,10 +248,6 @@ class RefitReport:
         return "\n".join(lines)
 
 
-def _to_np(times: Sequence[datetime]) -> np.ndarray:
-    return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[s]")
-
-
 def _link_sensors(store: Store, env: pd.DataFrame) -> tuple[dict[int, int], dict[int, str], list[str]]:
     """sensor id → drain id (metadata first, then nearest drain within SENSOR_LINK_M)."""
     sensors = store.drain_sensors()
@@ -262,26 +281,21 @@ def _link_sensors(store: Store, env: pd.DataFrame) -> tuple[dict[int, int], dict
     return links, names, unlinked
 
 
-def _work_orders(store: Store) -> dict[str, np.ndarray]:
+def _work_orders(cleanings: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     out: dict[str, list[datetime]] = {}
-    for c in store.cleanings():
+    for c in cleanings:
         out.setdefault(str(c["drain_key"]), []).append(c["time"])
-    return {k: _to_np(v) for k, v in out.items()}
-
-
-def _day_number(t: np.datetime64 | None) -> float:
-    if t is None:
-        return math.nan
-    return float(np.asarray(t).astype("datetime64[s]").astype(np.int64)) / 86400.0
+    return {k: as_times(v) for k, v in out.items()}
 
 
 def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
-    env = environment(store, config)
+    cleanings = store.cleanings()
+    env = environment(store, config, cleanings)
     report = RefitReport(drains=len(env))
     links, names, report.unlinked = _link_sensors(store, env)
     report.sensors, report.linked = len(names), len(links)
     series = store.series(sorted(links))
-    orders = _work_orders(store)
+    orders = _work_orders(cleanings)
     group_of = env["group"]
     # Seasonal factors per group, from the measured drains of that group (all drains when a
     # group has too few); then each drain's rate against its group's seasonal time.
@@ -289,15 +303,20 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
     for sensor_id, drain_id in links.items():
         times, values = series.get(sensor_id, ([], []))
         raw[sensor_id] = (
-            _to_np(times),
+            as_times(times),
             np.asarray(values, dtype=np.float64),
             orders.get(str(env.at[drain_id, "drain_key"]), np.array([], dtype="datetime64[s]")),
         )
-    everyone = fit_seasonal_factors(list(raw.values())) if raw else SeasonalFactors.flat()
+    everyone: SeasonalFactors | None = None
     seasonal: list[SeasonalFactors] = []
     for g, _name in enumerate(GROUPS):
         members = [raw[s] for s, d in links.items() if group_of[d] == g]
-        seasonal.append(fit_seasonal_factors(members) if len(members) >= MIN_TRAINING_DRAINS else everyone)
+        if len(members) >= MIN_TRAINING_DRAINS:
+            seasonal.append(fit_seasonal_factors(members))
+            continue
+        if everyone is None:
+            everyone = fit_seasonal_factors(list(raw.values())) if raw else SeasonalFactors.flat()
+        seasonal.append(everyone)
     report.seasonal = {name: [float(f) for f in seasonal[g].monthly] for g, name in enumerate(GROUPS)}
 
     fits: dict[int, tuple[int, FillRateFit]] = {}
@@ -644,6 +663,22 @@ def _spacing(xy: np.ndarray) -> float:
     return float(d[:, 1].mean())
 
 
+def _dump_distance(env: pd.DataFrame, config: PlanConfig) -> dict[str, float]:
+    """Mean straight-line distance from the drains to their nearest dump site, when dump sites
+    are set (else TruckModel's assumption, which the summary's notes state)."""
+    dumps = parse_sites(config.dump_sites, "dump site")
+    if not dumps:
+        return {}
+    points = gpd.GeoSeries(
+        gpd.points_from_xy([d.lon for d in dumps], [d.lat for d in dumps]), crs="EPSG:4326"
+    )
+    _, dump_xy = metric_xy_of(points, env.attrs["crs"])
+    distance, _ = GridIndex(dump_xy).nearest(
+        np.ascontiguousarray(env[["x", "y"]].to_numpy(), dtype=np.float64)
+    )
+    return {"dump_distance_m": float(distance.mean())}
+
+
 def _summary(
     state: DrainState,
     factors: np.ndarray,
@@ -663,7 +698,8 @@ def _summary(
         speed_kmh=config.speed_kmh,
         detour=config.detour,
         tank_m3=config.tank_m3,
-        dump_trip_s=config.dump_service_s + 2 * 5000.0 * config.detour / (config.speed_kmh / 3.6),
+        dump_service_s=config.dump_service_s,
+        **_dump_distance(env, config),
     )
     order = np.lexsort((all_xy[:, 0], np.floor(all_xy[:, 1] / DISTRICT_CELL_M)))
     round_day = np.empty(len(order))
@@ -686,9 +722,7 @@ def _summary(
 class DayRoutes:
     day: date
     plan: Any  # geo.routing.RoutePlan
-    due: int
-    sweep_only: int
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # counts, unserved and deferred drains, km, hours (also stored)
 
 
 def plan_day_routes(
@@ -704,7 +738,6 @@ def plan_day_routes(
     """Routes for the suction work due on `day` (overdue drains included), stored for the API."""
     from geo.roads import RoadNetwork, RoadNetworkError
     from geo.routing import RouteInputError, RouteStop, plan_routes
-    from geo.routing import Site as RouteSite
 
     depots = parse_sites(config.depot, "depot")
     dumps = parse_sites(config.dump_sites, "dump site")
@@ -730,12 +763,11 @@ def plan_day_routes(
     roads_path = roads_file or config.roads_file
     try:
         roads = RoadNetwork.from_file(roads_path) if roads_path is not None else None
-        depot = RouteSite(depots[0].name, depots[0].lon, depots[0].lat)
-        dump_sites = [RouteSite(s.name, s.lon, s.lat) for s in dumps]
+        depot = depots[0]
         plan = plan_routes(
             stops,
             depot,
-            dump_sites,
+            dumps,
             n_trucks,
             capacity_m3=config.tank_m3,
             shift_s=config.shift_h * 3600.0,
@@ -783,7 +815,7 @@ def plan_day_routes(
         "service_s": config.service_s,
         "dump_service_s": config.dump_service_s,
         "depot": [depot.lon, depot.lat],
-        "dump_sites": [[s.lon, s.lat] for s in dump_sites],
+        "dump_sites": [[s.lon, s.lat] for s in dumps],
         "time_limit_s": time_limit_s or config.time_limit_s,
     }
     store.save_route_plan(
@@ -794,8 +826,4 @@ def plan_day_routes(
         csv=plan.to_csv(),
         gpx=plan.to_gpx(),
     )
-    return DayRoutes(day, plan, len(result.due), int((result.due["method"] == "sweep").sum()), summary)
-
-
-def default_start() -> date:
-    return datetime.now(UTC).date() + timedelta(days=0)
+    return DayRoutes(day, plan, summary)

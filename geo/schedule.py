@@ -163,7 +163,6 @@ class Schedule:
     due: pd.DataFrame
     considered: int
     assumed_cleanings: int  # drains whose last cleaning is the assumed yearly round
-    notes: list[str] = field(default_factory=list)
 
     def counts_by_method(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.due["method"].value_counts().items()}
@@ -183,6 +182,19 @@ def _project(
     return t0, np.clip(fill0, 0.0, 100.0), last_cleaning, no_record
 
 
+def _reach(state: DrainState, table: SeasonalTable, t0: np.ndarray, fill0: np.ndarray) -> np.ndarray:
+    """The day the projected fill reaches the threshold (t0 itself when already there; past the
+    table's end when the drain does not fill)."""
+    speed = state.rate * state.multiplier
+    need = state.threshold - fill0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        seasonal_needed = np.where(need <= 0, 0.0, np.where(speed > 0, need / speed, np.inf))
+    target = table.at(state.group, t0) + seasonal_needed
+    reach = np.where(np.isfinite(target), table.first_day_reaching(state.group, target), table.last + 1)
+    out: np.ndarray = np.where(need <= 0, t0, reach).astype(np.float64)
+    return out
+
+
 def _due_days(
     state: DrainState,
     table: SeasonalTable,
@@ -193,13 +205,7 @@ def _due_days(
     params: ScheduleParameters,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(due day, cause) per drain: cause 0 = threshold, 1 = maximum interval."""
-    speed = state.rate * state.multiplier
-    need = state.threshold - fill0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        seasonal_needed = np.where(need <= 0, 0.0, np.where(speed > 0, need / speed, np.inf))
-    target = table.at(state.group, t0) + seasonal_needed
-    reach = np.where(np.isfinite(target), table.first_day_reaching(state.group, target), table.last + 1)
-    reach = np.where(need <= 0, np.floor(t0), reach)
+    reach = np.floor(_reach(state, table, t0, fill0))
     max_day = np.ceil(last_cleaning + params.max_interval_days)
     cause = np.where(max_day < reach, 1, 0)
     due = np.minimum(reach, max_day)
@@ -225,6 +231,20 @@ def _leaf_share(state: DrainState, table: SeasonalTable, since: np.ndarray, unti
     return share
 
 
+def _seasonal_table(
+    state: DrainState, factors: np.ndarray, params: ScheduleParameters, end_day: int
+) -> SeasonalTable:
+    """A table from the earliest known fill or cleaning (or the assumed round) to well past
+    `end_day` (a maximum interval and a year more), so every lookup lands inside it."""
+    known = np.concatenate([state.fill_day, state.last_cleaning_day])
+    known = known[np.isfinite(known)]
+    first_day = min(
+        _day(params.start) - int(params.assumed_days_since_cleaning) - 1,
+        int(np.floor(known.min())) if known.size else _day(params.start),
+    )
+    return SeasonalTable(factors, _date(first_day), _date(end_day + int(params.max_interval_days) + 400))
+
+
 def compute_schedule(
     state: DrainState, factors: np.ndarray, params: ScheduleParameters
 ) -> tuple[Schedule, SeasonalTable]:
@@ -237,13 +257,7 @@ def compute_schedule(
     """
     start_day = _day(params.start)
     end_day = start_day + params.horizon_days
-    known = np.concatenate([state.fill_day, state.last_cleaning_day])
-    known = known[np.isfinite(known)]
-    first_day = min(
-        start_day - int(params.assumed_days_since_cleaning) - 1,
-        int(np.floor(known.min())) if known.size else start_day,
-    )
-    table = SeasonalTable(factors, _date(first_day), _date(end_day + int(params.max_interval_days) + 400))
+    table = _seasonal_table(state, factors, params, end_day)
     t0, fill0, last_cleaning, assumed = _project(state, table, start_day, params.assumed_days_since_cleaning)
     due_day, cause = _due_days(state, table, t0, fill0, last_cleaning, np.full(len(t0), start_day), params)
     in_horizon = due_day < end_day
@@ -355,7 +369,13 @@ class TruckModel:
     speed_kmh: float = 25.0
     detour: float = 1.3
     tank_m3: float = 6.0
-    dump_trip_s: float = 1800.0  # drive to a dump site and back, and empty the tank
+    dump_service_s: float = 900.0  # emptying the tank at the dump site
+    dump_distance_m: float = 5000.0  # from the drains to the nearest dump site, straight line
+
+    @property
+    def dump_trip_s(self) -> float:
+        """Drive to the dump site and back (× detour) and empty the tank."""
+        return self.dump_service_s + 2 * self.dump_distance_m * self.detour / (self.speed_kmh / 3.6)
 
     def hours(self, cleanings: int, spacing_m: float, sludge_m3: float) -> float:
         drive_s = spacing_m * self.detour / (self.speed_kmh / 3.6)
@@ -385,17 +405,14 @@ def yearly_summary(
     """
     start_day = _day(params.start)
     year_end = start_day + 365
-    sched, table = compute_schedule(
-        state, factors, ScheduleParameters(**{**params.__dict__, "horizon_days": 365})
-    )
-    del sched
+    years = 2
+    end_day = start_day + 365 * years
+    table = _seasonal_table(state, factors, params, end_day)
     t0, fill0, last_cleaning, _ = _project(state, table, start_day, params.assumed_days_since_cleaning)
     n = len(state.drain_id)
 
     # Dynamic policy: iterate cleanings per drain through two years. The first year also
     # clears whatever backlog the old round left; the second shows the steady state.
-    years = 2
-    end_day = start_day + 365 * years
     cleanings = np.zeros((years, n), dtype=np.int64)
     sweeps = np.zeros(years, dtype=np.int64)
     sludge = np.zeros(years)
@@ -482,7 +499,8 @@ def yearly_summary(
     notes = (
         f"truck hours: {truck.service_s:.0f} s per drain, drains {dynamic_spacing_m:.0f} m apart "
         f"(dynamic) vs {yearly_spacing_m:.0f} m (round), × {truck.detour} detour at "
-        f"{truck.speed_kmh:g} km/h, a {truck.tank_m3:g} m³ tank emptied in {truck.dump_trip_s / 60:.0f} min",
+        f"{truck.speed_kmh:g} km/h, a {truck.tank_m3:g} m³ tank emptied at a dump site "
+        f"{truck.dump_distance_m / 1000:.1f} km away in {truck.dump_trip_s / 60:.0f} min",
         "sweep-only cleanings (leaf litter) are counted as cleanings but not as truck hours",
     )
     return YearlySummary(params.start, n, dynamic, yearly, notes, second_year=per_year[1])
@@ -502,13 +520,7 @@ def _days_over(
     until: np.ndarray,
 ) -> np.ndarray:
     """Days in [since, until) on which the projected fill is at or above the threshold."""
-    speed = state.rate * state.multiplier
-    need = state.threshold - fill0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        seasonal_needed = np.where(need <= 0, 0.0, np.where(speed > 0, need / speed, np.inf))
-    target = table.at(state.group, t0) + seasonal_needed
-    reach = np.where(np.isfinite(target), table.first_day_reaching(state.group, target), table.last + 1)
-    reach = np.where(need <= 0, t0, reach).astype(np.float64)
+    reach = _reach(state, table, t0, fill0)
     out: np.ndarray = np.maximum(until - np.maximum(reach, since), 0.0)
     return out
 
