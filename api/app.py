@@ -20,7 +20,7 @@ from api.routers import (
     registers,
     sensors,
 )
-from geo.planconfig import PlanConfig
+from geo.plan import PlanConfig
 from pakhuis import __version__
 from pakhuis.store import Store
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,3 +67,15 @@ class Decoded:
     sensor: str | None = None
     duplicates: int = 0
     """Messages or readings recognised as repeats at decode time (e.g. a TTN uplink counter)."""
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Iterable[Reading | Rejection]) -> Decoded:
+        """The readings and the refusals among `outcomes`, each kept in message order."""
+        readings: list[Reading] = []
+        rejections: list[Rejection] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Rejection):
+                rejections.append(outcome)
+            else:
+                readings.append(outcome)
+        return cls(readings, rejections)

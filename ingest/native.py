@@ -82,9 +82,7 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
                 )
             ],
         )
-    readings: list[Reading] = []
-    rejections: list[Rejection] = []
-    for index, obj in enumerate(items):
-        outcome = _decode_item(obj, index if indexed else None, ctx, ctx.tenant, ctx.sensor)
-        (rejections if isinstance(outcome, Rejection) else readings).append(outcome)  # type: ignore[arg-type]
-    return Decoded(readings, rejections)
+    return Decoded.from_outcomes(
+        _decode_item(obj, index if indexed else None, ctx, ctx.tenant, ctx.sensor)
+        for index, obj in enumerate(items)
+    )

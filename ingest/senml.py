@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ingest.build import build_reading, epoch_time
@@ -35,108 +37,146 @@ def _num(value: Any) -> float | None:
         return math.inf
 
 
+@dataclass(slots=True)
+class _Base:
+    """The base fields in force: a record that sets one applies it to itself and those after it."""
+
+    name: str = ""
+    time: float = 0.0
+    unit: str | None = None
+    value: float = 0.0
+    sum: float = 0.0
+
+
 def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
     assert ctx.tenant is not None and ctx.sensor is not None
+    pack = _pack(payload)
+    if isinstance(pack, Rejection):
+        return Decoded([], [pack])
+    return Decoded.from_outcomes(_records(pack, ctx))
+
+
+def _pack(payload: bytes) -> list[Any] | Rejection:
+    """The pack's records; a single record object counts as a pack of one."""
     document = load_json(payload)
     if isinstance(document, Rejection):
-        return Decoded([], [document])
+        return document
     if isinstance(document, dict):
         document = [document]
     if not isinstance(document, list) or not document:
-        return Decoded([], [Rejection("bad_shape", "a SenML pack must be a non-empty JSON array of records")])
-    readings: list[Reading] = []
-    rejections: list[Rejection] = []
-    base_name, base_time, base_unit, base_value, base_sum = "", 0.0, None, 0.0, 0.0
+        return Rejection("bad_shape", "a SenML pack must be a non-empty JSON array of records")
+    return document
+
+
+def _records(pack: list[Any], ctx: DecodeContext) -> Iterator[Reading | Rejection]:
+    """One reading or refusal per record that carries a value (or is malformed), in pack order."""
+    base = _Base()
     now = ctx.received.timestamp()
-    for index, record in enumerate(document):
+    for index, record in enumerate(pack):
         if not isinstance(record, dict):
-            rejections.append(
-                Rejection("bad_shape", f"record must be an object, got {type(record).__name__}", index)
-            )
+            yield Rejection("bad_shape", f"record must be an object, got {type(record).__name__}", index)
             continue
         # Base fields first: they also apply to this record.
-        if "bver" in record:
-            version = record["bver"]
-            if not isinstance(version, int) or isinstance(version, bool) or version > _SUPPORTED_VERSION:
-                rejections.append(Rejection("bad_shape", f"unsupported SenML version {version!r}", index))
-                continue
-        problem = None
-        if "bn" in record:
-            if not isinstance(record["bn"], str):
-                problem = "bn must be a string"
-            else:
-                base_name = record["bn"]
-        for key in ("bt", "bv", "bs"):
-            if key in record and _num(record[key]) is None:
-                problem = f"{key} must be a number"
-        if "bu" in record and record["bu"] is not None and not isinstance(record["bu"], str):
-            problem = "bu must be a string"
-        if problem:
-            rejections.append(Rejection("bad_shape", problem, index))
-            continue
-        base_time = _num(record["bt"]) if "bt" in record else base_time  # type: ignore[assignment]
-        base_value = _num(record["bv"]) if "bv" in record else base_value  # type: ignore[assignment]
-        base_sum = _num(record["bs"]) if "bs" in record else base_sum  # type: ignore[assignment]
-        base_unit = record.get("bu", base_unit)
-        has_value = any(key in record for key in ("v", "vs", "vb", "vd", "s"))
-        if not has_value:
-            if "n" in record:
-                rejections.append(Rejection("missing_field", "record has a name but no value", index))
-            continue  # a base-only record
-        if any(key in record for key in ("vs", "vb", "vd")):
-            rejections.append(
-                Rejection(
-                    "bad_value",
-                    "string, boolean and data values (vs, vb, vd) are not pakhuis quantities",
-                    index,
-                )
-            )
-            continue
-        if not isinstance(record.get("n", ""), str) or not (name := base_name + record.get("n", "")):
-            rejections.append(Rejection("missing_field", "record has no name (n or bn)", index))
-            continue
-        raw = record["v"] if "v" in record else record["s"]
-        offset = base_value if "v" in record else base_sum
-        value = _num(raw)
-        if value is None:
-            rejections.append(Rejection("bad_value", f"{name} value {raw!r} is not a number", index))
-            continue
-        t = record.get("t", 0.0)
-        if _num(t) is None:
-            rejections.append(Rejection("bad_time", f"t {t!r} is not a number", index))
-            continue
-        seconds = base_time + _num(t)  # type: ignore[operator]
-        if abs(seconds) < _RELATIVE_LIMIT:
-            seconds = now + seconds
-        time = epoch_time(seconds, "time", index)
-        if isinstance(time, Rejection):
-            rejections.append(time)
-            continue
-        mapped = ctx.mappings.lookup(name) or ctx.mappings.lookup(_SEGMENT.split(name)[-1])
-        if mapped is None:
-            rejections.append(
-                Rejection("unknown_quantity", f"SenML name {name!r} maps to no quantity", index)
-            )
-            continue
-        quantity, table_unit = mapped
-        unit = record.get("u", base_unit)
-        if unit is not None and not isinstance(unit, str):
-            rejections.append(Rejection("unknown_unit", f"unit {unit!r} must be a string", index))
-            continue
-        metadata = None
-        if "ut" in record and _num(record["ut"]) is not None:
-            metadata = {"senml_update_time_s": record["ut"]}
-        outcome = build_reading(
-            ctx,
-            tenant=ctx.tenant,
-            sensor=ctx.sensor,
-            quantity=quantity,
-            value=offset + value,
-            unit=unit if unit is not None else table_unit,
-            time=time + timedelta(0),
-            source_format=FORMAT,
-            item=index,
-            metadata=metadata,
+        refused = _apply_base(record, base, index)
+        outcome = refused if refused is not None else _record(record, base, index, ctx, now)
+        if outcome is not None:
+            yield outcome
+
+
+def _apply_base(record: dict[str, Any], base: _Base, index: int) -> Rejection | None:
+    """Take the record's base fields into `base`, or refuse the record if one is malformed."""
+    if "bver" in record:
+        version = record["bver"]
+        if not isinstance(version, int) or isinstance(version, bool) or version > _SUPPORTED_VERSION:
+            return Rejection("bad_shape", f"unsupported SenML version {version!r}", index)
+    problem = None
+    if "bn" in record:
+        if not isinstance(record["bn"], str):
+            problem = "bn must be a string"
+        else:
+            base.name = record["bn"]
+    for key in ("bt", "bv", "bs"):
+        if key in record and _num(record[key]) is None:
+            problem = f"{key} must be a number"
+    if "bu" in record and record["bu"] is not None and not isinstance(record["bu"], str):
+        problem = "bu must be a string"
+    if problem:
+        return Rejection("bad_shape", problem, index)
+    base.time = _num_or(record, "bt", base.time)
+    base.value = _num_or(record, "bv", base.value)
+    base.sum = _num_or(record, "bs", base.sum)
+    base.unit = record.get("bu", base.unit)
+    return None
+
+
+def _num_or(record: dict[str, Any], key: str, default: float) -> float:
+    value = _num(record[key]) if key in record else None
+    return default if value is None else value
+
+
+def _record(
+    record: dict[str, Any], base: _Base, index: int, ctx: DecodeContext, now: float
+) -> Reading | Rejection | None:
+    """The record's reading or refusal; None for a base-only record."""
+    assert ctx.tenant is not None and ctx.sensor is not None
+    measured = _measured(record, base, index)
+    if measured is None or isinstance(measured, Rejection):
+        return measured
+    name, value = measured
+    time = _time(record, base, index, now)
+    if isinstance(time, Rejection):
+        return time
+    mapped = ctx.mappings.lookup(name) or ctx.mappings.lookup(_SEGMENT.split(name)[-1])
+    if mapped is None:
+        return Rejection("unknown_quantity", f"SenML name {name!r} maps to no quantity", index)
+    quantity, table_unit = mapped
+    unit = record.get("u", base.unit)
+    if unit is not None and not isinstance(unit, str):
+        return Rejection("unknown_unit", f"unit {unit!r} must be a string", index)
+    metadata = None
+    if "ut" in record and _num(record["ut"]) is not None:
+        metadata = {"senml_update_time_s": record["ut"]}
+    return build_reading(
+        ctx,
+        tenant=ctx.tenant,
+        sensor=ctx.sensor,
+        quantity=quantity,
+        value=value,
+        unit=unit if unit is not None else table_unit,
+        time=time,
+        source_format=FORMAT,
+        item=index,
+        metadata=metadata,
+    )
+
+
+def _measured(record: dict[str, Any], base: _Base, index: int) -> tuple[str, float] | Rejection | None:
+    """The record's full name and value (base value or sum added); None if it has no value."""
+    if not any(key in record for key in ("v", "vs", "vb", "vd", "s")):
+        if "n" in record:
+            return Rejection("missing_field", "record has a name but no value", index)
+        return None  # a base-only record
+    if any(key in record for key in ("vs", "vb", "vd")):
+        return Rejection(
+            "bad_value", "string, boolean and data values (vs, vb, vd) are not pakhuis quantities", index
         )
-        (rejections if isinstance(outcome, Rejection) else readings).append(outcome)  # type: ignore[arg-type]
-    return Decoded(readings, rejections)
+    if not isinstance(record.get("n", ""), str) or not (name := base.name + record.get("n", "")):
+        return Rejection("missing_field", "record has no name (n or bn)", index)
+    raw = record["v"] if "v" in record else record["s"]
+    offset = base.value if "v" in record else base.sum
+    value = _num(raw)
+    if value is None:
+        return Rejection("bad_value", f"{name} value {raw!r} is not a number", index)
+    return name, offset + value
+
+
+def _time(record: dict[str, Any], base: _Base, index: int, now: float) -> datetime | Rejection:
+    """The record's time: base time plus `t`, relative to now when small (RFC 8428 4.5.3)."""
+    t = record.get("t", 0.0)
+    relative = _num(t)
+    if relative is None:
+        return Rejection("bad_time", f"t {t!r} is not a number", index)
+    seconds = base.time + relative
+    if abs(seconds) < _RELATIVE_LIMIT:
+        seconds = now + seconds
+    return epoch_time(seconds, "time", index)

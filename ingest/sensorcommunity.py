@@ -78,7 +78,10 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
             item=index,
             metadata=metadata,
         )
-        (rejections if isinstance(outcome, Rejection) else readings).append(outcome)  # type: ignore[arg-type]
+        if isinstance(outcome, Rejection):
+            rejections.append(outcome)
+        else:
+            readings.append(outcome)
     if not readings and not rejections:
         rejections.append(Rejection("missing_field", "the push holds no measurement"))
     return Decoded(readings, rejections)

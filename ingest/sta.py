@@ -71,9 +71,10 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
         start_text, _, end_text = phenomenon.partition("/")
         start = parse_time(start_text, "phenomenonTime start", None)
         end = parse_time(end_text, "phenomenonTime end", None)
-        if isinstance(start, Rejection) or isinstance(end, Rejection):
-            bad = start if isinstance(start, Rejection) else end
-            return Decoded([], [bad], datastream.tenant, datastream.sensor)  # type: ignore[list-item]
+        if isinstance(start, Rejection):
+            return Decoded([], [start], datastream.tenant, datastream.sensor)
+        if isinstance(end, Rejection):
+            return Decoded([], [end], datastream.tenant, datastream.sensor)
         time, time_end = start, end
     else:
         parsed = parse_time(phenomenon, "phenomenonTime", None)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ingest.build import build_reading, number, parse_time
@@ -80,59 +82,81 @@ def _gateways(uplink: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Uplink:
+    """The parts of a well-formed uplink that its readings are made from."""
+
+    device: str
+    time: datetime
+    f_cnt: int
+    session: str  # the LoRaWAN session key id; "" when absent
+    fields: dict[str, Any]  # uplink_message.decoded_payload
+    gateways: list[dict[str, Any]]
+
+
 def decode(payload: bytes, ctx: DecodeContext, counters: FrameCounters | None = None) -> Decoded:
     assert ctx.tenant is not None and ctx.sensor is not None
     application = ctx.topic.split("/")[1].split("@")[0] if ctx.topic.startswith("v3/") else None
+    uplink = _uplink(payload, ctx)
+    if isinstance(uplink, Rejection):
+        return Decoded([], [uplink])
+    if counters is not None and not counters.check(ctx.tenant, uplink.device, uplink.f_cnt, uplink.session):
+        return Decoded([], [], duplicates=1)
+    decoded = Decoded.from_outcomes(_field_readings(uplink, application, ctx))
+    if not decoded.readings and not decoded.rejections:
+        return Decoded([], [Rejection("missing_field", "decoded_payload holds no measurement")])
+    return decoded
+
+
+def _uplink(payload: bytes, ctx: DecodeContext) -> _Uplink | Rejection:
+    """The uplink's device, time, counter and payload fields, or why the whole message is refused."""
     document = load_json(payload)
     if isinstance(document, Rejection):
-        return Decoded([], [document])
+        return document
     if not isinstance(document, dict):
-        return Decoded([], [Rejection("bad_shape", "a TTN uplink must be a JSON object")])
+        return Rejection("bad_shape", "a TTN uplink must be a JSON object")
     ids = document.get("end_device_ids")
     device = ids.get("device_id") if isinstance(ids, dict) else None
     if not isinstance(device, str):
-        return Decoded([], [Rejection("missing_field", "end_device_ids.device_id is missing")])
+        return Rejection("missing_field", "end_device_ids.device_id is missing")
     if device != ctx.sensor:
-        return Decoded(
-            [],
-            [
-                Rejection(
-                    "bad_shape", f"device_id {device!r} does not match the topic's device {ctx.sensor!r}"
-                )
-            ],
+        return Rejection(
+            "bad_shape", f"device_id {device!r} does not match the topic's device {ctx.sensor!r}"
         )
     uplink = document.get("uplink_message")
     if not isinstance(uplink, dict):
-        return Decoded([], [Rejection("missing_field", "uplink_message is missing")])
-    decoded_payload = uplink.get("decoded_payload")
-    if not isinstance(decoded_payload, dict):
-        return Decoded(
-            [],
-            [
-                Rejection(
-                    "missing_field",
-                    "uplink_message.decoded_payload is missing (set a payload formatter in TTN)",
-                )
-            ],
+        return Rejection("missing_field", "uplink_message is missing")
+    fields = uplink.get("decoded_payload")
+    if not isinstance(fields, dict):
+        return Rejection(
+            "missing_field", "uplink_message.decoded_payload is missing (set a payload formatter in TTN)"
         )
-    stamp = document.get("received_at", uplink.get("received_at"))
-    time = parse_time(stamp, "received_at", None)
+    time = parse_time(document.get("received_at", uplink.get("received_at")), "received_at", None)
     if isinstance(time, Rejection):
-        return Decoded([], [time])
+        return time
     f_cnt = uplink.get("f_cnt", 0)
     if isinstance(f_cnt, bool) or not isinstance(f_cnt, int):
-        return Decoded([], [Rejection("bad_shape", f"f_cnt {f_cnt!r} is not an integer")])
+        return Rejection("bad_shape", f"f_cnt {f_cnt!r} is not an integer")
     session = uplink.get("session_key_id")
-    if counters is not None and not counters.check(
-        ctx.tenant, device, f_cnt, session if isinstance(session, str) else ""
-    ):
-        return Decoded([], [], duplicates=1)
-    metadata = {"f_cnt": f_cnt, "gateways": _gateways(uplink)}
+    return _Uplink(
+        device=device,
+        time=time,
+        f_cnt=f_cnt,
+        session=session if isinstance(session, str) else "",
+        fields=fields,
+        gateways=_gateways(uplink),
+    )
+
+
+def _field_readings(
+    uplink: _Uplink, application: str | None, ctx: DecodeContext
+) -> Iterator[Reading | Rejection]:
+    """A reading or refusal per measurement field of the decoded payload, in payload order."""
+    assert ctx.tenant is not None
+    metadata: dict[str, Any] = {"f_cnt": uplink.f_cnt, "gateways": uplink.gateways}
     if application:
         metadata["application"] = application
-    readings: list[Reading] = []
-    rejections: list[Rejection] = []
-    for field_name, raw in decoded_payload.items():
+    for field_name, raw in uplink.fields.items():
         mapped = ctx.mappings.lookup(field_name, profile=application)
         if mapped is None:
             if (
@@ -141,30 +165,24 @@ def decode(payload: bytes, ctx: DecodeContext, counters: FrameCounters | None = 
                 or raw is None
             ):
                 continue  # diagnostics and non-numeric fields carry no measurement
-            rejections.append(
-                Rejection(
-                    "unmapped_field",
-                    f"decoded_payload field {field_name!r} maps to no quantity (add it to the profile)",
-                )
+            yield Rejection(
+                "unmapped_field",
+                f"decoded_payload field {field_name!r} maps to no quantity (add it to the profile)",
             )
             continue
         quantity, unit = mapped
         value = number(raw, field_name, None)
         if isinstance(value, Rejection):
-            rejections.append(value)
+            yield value
             continue
-        outcome = build_reading(
+        yield build_reading(
             ctx,
             tenant=ctx.tenant,
-            sensor=device,
+            sensor=uplink.device,
             quantity=quantity,
             value=value,
             unit=unit,
-            time=time,
+            time=uplink.time,
             source_format=FORMAT,
             metadata=metadata,
         )
-        (rejections if isinstance(outcome, Rejection) else readings).append(outcome)  # type: ignore[arg-type]
-    if not readings and not rejections:
-        rejections.append(Rejection("missing_field", "decoded_payload holds no measurement"))
-    return Decoded(readings, rejections)

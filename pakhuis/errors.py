@@ -52,6 +52,24 @@ class StoreUnavailable(PakhuisError):
     code = "store_unavailable"
 
 
+class StoreRejected(PakhuisError):
+    """The database refused what it was asked to store or run (a constraint, a value it cannot
+    hold): retrying will not help. The stream dead-letters the message, with `reason`.
+
+    `reason` names the refusal as "<database error class>: <first line of its message>". Data
+    the database refuses is the caller's (422); a statement it cannot run at all is ours (500).
+    """
+
+    status = 422
+    code = "store_rejected"
+
+    def __init__(self, reason: str, *, data: bool = True, hint: str | None = None) -> None:
+        super().__init__(f"The database refused the request: {reason}", hint=hint)
+        self.reason = reason
+        if not data:
+            self.status = 500
+
+
 class ServiceStartError(PakhuisError):
     """A local service (broker, database, API) could not be started, e.g. its port is taken."""
 

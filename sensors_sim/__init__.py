@@ -7,11 +7,13 @@ their output to the decoders is an honest test.
 
 from sensors_sim.air import AirQualitySensor
 from sensors_sim.bridge import BridgeSensor
+from sensors_sim.delivery import SimulatorConnectionError
 from sensors_sim.drain import DrainSensor
 from sensors_sim.emulator import Emulator
 from sensors_sim.fleet import build_fleet
 from sensors_sim.formats import ENCODERS, FORMATS, Encoder, WireMessage, datastreams_for, new_encoder
-from sensors_sim.publisher import PublishStats, SimulatorConnectionError, run_simulation
+from sensors_sim.params import SimulationParams
+from sensors_sim.publisher import PublishStats, run_simulation
 from sensors_sim.wire import BridgeState, NativeReading, encode_native, native_topic
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Encoder",
     "NativeReading",
     "PublishStats",
+    "SimulationParams",
     "SimulatorConnectionError",
     "WireMessage",
     "build_fleet",

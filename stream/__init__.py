@@ -7,9 +7,10 @@ agents (distributed mode) are thin shells around them, so both modes store the s
 from stream.handlers import PersistHandler, PersistOutcome
 from stream.live import MinuteAggregate, MinuteAggregates
 from stream.pipeline import PipelineOutcome, StreamPipeline
-from stream.runner import LocalRunner, RunnerStats
+from stream.runner import BatchCounts, LocalRunner, RunnerStats
 
 __all__ = [
+    "BatchCounts",
     "LocalRunner",
     "MinuteAggregate",
     "MinuteAggregates",

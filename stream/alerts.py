@@ -9,8 +9,7 @@ from datetime import datetime
 from pakhuis.alerts import Alert
 from pakhuis.quantities import QUANTITIES, parse_quantity
 from pakhuis.reading import Reading
-from pakhuis.store import Store
-from pakhuis.store.alerting import Crossing
+from pakhuis.store import Crossing, Store
 
 
 def _by_quantity_id(thresholds: dict[str, float]) -> dict[int, float]:

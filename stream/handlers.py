@@ -2,8 +2,9 @@
 
 `PersistHandler` writes a batch of envelopes: readings idempotently (so at-least-once delivery
 stores each reading once), latest values, and dead letters, in one store transaction. A batch
-the database refuses for a data reason (not an outage) is split so that one bad message
-cannot block the rest: the message the store refuses becomes a dead letter, never a loss.
+the store refuses (`StoreRejected`: a data reason, not an outage) is split so that one bad
+message cannot block the rest: the message the store refuses becomes a dead letter, never a
+loss. An outage (`StoreUnavailable`) goes to the caller, which retries the whole batch.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import psycopg
-
+from pakhuis.errors import StoreRejected
 from pakhuis.reading import DeadLetter, Envelope, Rejection
 from pakhuis.store import Store, WriteResult
 
@@ -29,24 +29,21 @@ class PersistHandler:
         self._store = store
 
     def __call__(self, batch: Sequence[Envelope]) -> PersistOutcome:
-        """Persist a batch; raises `StoreUnavailable` (retry later) when the database is down."""
+        """Persist a batch; raises `StoreUnavailable` (retry later) when the database is down, and
+        `StoreRejected` only for a lone dead letter the database refuses (nothing to split off)."""
         try:
             return self._write(batch)
-        except psycopg.DatabaseError as exc:
-            if isinstance(exc, psycopg.OperationalError) or (len(batch) == 1 and not batch[0].readings):
-                raise
+        except StoreRejected as exc:
+            if len(batch) == 1 and not batch[0].readings:
+                raise  # a lone dead letter refused: there is nothing smaller to split off
             log.warning(
-                "store refused a batch of %d messages (%s); writing them one by one",
-                len(batch),
-                exc.__class__.__name__,
+                "store refused a batch of %d messages (%s); writing them one by one", len(batch), exc.reason
             )
         totals = PersistOutcome(0, 0, 0)
         for envelope in batch:
             try:
                 outcome = self._write([envelope])
-            except psycopg.DatabaseError as exc:
-                if isinstance(exc, psycopg.OperationalError):
-                    raise
+            except StoreRejected as exc:
                 outcome = self._write([_refused_by_store(envelope, exc)])
             totals = PersistOutcome(
                 totals.readings + outcome.readings,
@@ -61,13 +58,9 @@ class PersistHandler:
         return self._store.write_batch(readings, dead)
 
 
-def _refused_by_store(envelope: Envelope, exc: psycopg.DatabaseError) -> Envelope:
+def _refused_by_store(envelope: Envelope, exc: StoreRejected) -> Envelope:
     tenant = envelope.readings[0].tenant if envelope.readings else None
-    rejection = Rejection(
-        "store_rejected",
-        f"the database refused this message's readings ({exc.__class__.__name__}: "
-        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})",
-    )
+    rejection = Rejection("store_rejected", f"the database refused this message's readings ({exc.reason})")
     previous = envelope.dead_letter.rejections if envelope.dead_letter else ()
     letter = DeadLetter(
         topic=envelope.topic,

@@ -15,14 +15,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, Protocol, TypeVar
 
 from pakhuis.errors import StoreUnavailable
 from pakhuis.reading import Envelope
-from stream.handlers import PersistOutcome
 from stream.retry import call_with_retry
 
 log = logging.getLogger(__name__)
+
+
+class BatchCounts(Protocol):
+    """What the runner reads of a handler's outcome (a `WriteResult`, a `PipelineOutcome`)."""
+
+    @property
+    def readings(self) -> int: ...
+
+    @property
+    def inserted(self) -> int: ...
+
+    @property
+    def duplicates(self) -> int: ...
+
+    @property
+    def dead_letters(self) -> int: ...
+
+
+Outcome = TypeVar("Outcome", bound=BatchCounts)
 
 
 @dataclass(slots=True)
@@ -37,12 +55,12 @@ class RunnerStats:
     last_error: str | None = None
 
 
-class LocalRunner:
+class LocalRunner(Generic[Outcome]):
     def __init__(
         self,
-        handler: Callable[[list[Envelope]], PersistOutcome],
+        handler: Callable[[list[Envelope]], Outcome],
         *,
-        on_outcome: Callable[[Any], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
         max_readings: int = 5000,
         max_seconds: float = 1.0,
         max_messages: int = 1000,

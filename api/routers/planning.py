@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import get_store
-from geo.planconfig import PlanConfig
+from geo.plan import DEFAULT_HORIZON_DAYS, PlanConfig
 from pakhuis.errors import NotFound
 from pakhuis.store import Store
 
@@ -36,21 +36,15 @@ def record_cleanings(
 ) -> dict[str, Any]:
     """Record one cleaning or a list (work orders). The drains' fill restarts at 0 % from then;
     the next `pakhuis plan refit` learns from them."""
-    from geo.workorders import WorkOrderError, parse_work_orders
+    from geo.jobs import record_cleanings as record
+    from geo.registers import parse_work_orders
 
     items = body if isinstance(body, list) else [body]
     orders = parse_work_orders(
         {"drain": i.drain, "time": i.time.isoformat(), "method": i.method, "sludge_m3": i.sludge_m3}
         for i in items
     )
-    unknown = store.unknown_drain_keys([o.drain for o in orders])
-    if unknown:
-        raise WorkOrderError(
-            f"{len(unknown)} drain(s) not in the register: {', '.join(unknown[:10])}",
-            hint="nothing was recorded; use the drain ids of the register",
-        )
-    added = store.add_cleanings([o.row() for o in orders], source="api")
-    return {"recorded": added, "already_known": len(orders) - added}
+    return record(store, orders, source="api").as_dict()
 
 
 @router.get("/schedule")
@@ -58,50 +52,28 @@ def schedule(
     store: Annotated[Store, Depends(get_store)],
     config: Annotated[PlanConfig, Depends(get_plan_config)],
     start: Annotated[date | None, Query(alias="from", description="first day (default today)")] = None,
-    horizon: Annotated[int, Query(ge=1, le=366, description="days")] = 28,
+    horizon: Annotated[int, Query(ge=1, le=366, description="days")] = DEFAULT_HORIZON_DAYS,
     summary: Annotated[bool, Query(description="include the coming year against the yearly round")] = False,
     format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
 ) -> Any:
     """Drains due within the horizon: due date, fill, sludge volume, method and the reason."""
-    from geo.planning import plan_schedule
+    from geo.jobs import plan_schedule
 
     first = start or datetime.now(UTC).date()
     result = plan_schedule(store, config, first, horizon, with_summary=summary)
-    records = result.records()
     if format == "csv":
-        return Response(_csv(records), media_type="text/csv", headers=_attachment(f"schedule-{first}.csv"))
+        return Response(result.to_csv(), media_type="text/csv", headers=_attachment(f"schedule-{first}.csv"))
     if format == "geojson":
-        return {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                    "properties": r,
-                }
-                for r in records
-            ],
-        }
+        return result.to_geojson()
     return {
         "from": first.isoformat(),
         "horizon_days": horizon,
         "model": {k: result.model["description"].get(k) for k in ("version", "kind", "n_train", "cv_mae")},
         "drains": result.schedule.considered,
-        "due": records,
+        "due": result.records(),
         "counts": result.schedule.counts_by_method(),
         **({"summary": result.summary.as_dict()} if result.summary is not None else {}),
     }
-
-
-def _csv(records: list[dict[str, Any]]) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["drain"])
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -117,7 +89,7 @@ def plan_routes(
     time_limit: Annotated[float | None, Query(gt=0, le=300, description="solver seconds")] = None,
 ) -> dict[str, Any]:
     """Plan (or re-plan) the day's truck routes for the suction work due; stored for GET."""
-    from geo.planning import plan_day_routes
+    from geo.jobs import plan_day_routes
 
     routes = plan_day_routes(store, config, on, trucks=trucks, time_limit_s=time_limit)
     collection = dict(routes.plan.to_geojson())

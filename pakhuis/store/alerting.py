@@ -16,12 +16,24 @@ import psycopg
 from psycopg.rows import dict_row
 
 from pakhuis.alerts import Alert, AlertRule
+from pakhuis.store.connection import Connected
+from pakhuis.store.rows import fetch_all
 
 _DESCRIBE = """
 SELECT a.id, s.tenant, s.name AS sensor, q.name AS quantity, a.rule, a.opened, a.closed,
        a.value, a.threshold, a.message
 FROM alerts a JOIN sensors s ON s.id = a.sensor_id LEFT JOIN quantities q ON q.id = a.quantity_id
 WHERE a.id = ANY(%s)
+"""
+
+_ALERTS = """
+SELECT a.id, s.tenant, s.name AS sensor, q.name AS quantity, a.rule, a.threshold,
+       a.value, a.opened, a.closed, a.message
+FROM alerts a JOIN sensors s ON s.id = a.sensor_id
+LEFT JOIN quantities q ON q.id = a.quantity_id
+WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+  AND (NOT %(open_only)s OR a.closed IS NULL)
+ORDER BY a.opened DESC, a.id DESC LIMIT %(limit)s
 """
 
 
@@ -39,7 +51,7 @@ class Crossing:
     message: str
 
 
-def open_above_keys(
+def _open_above_keys(
     conn: psycopg.Connection[Any], keys: Iterable[tuple[str, str, int]]
 ) -> set[tuple[str, str, int]]:
     """Which (tenant, sensor, quantity id) currently have an open 'above' alert."""
@@ -57,7 +69,7 @@ def open_above_keys(
     return {(str(r[0]), str(r[1]), int(r[2])) for r in rows}
 
 
-def apply_crossings(conn: psycopg.Connection[Any], crossings: Sequence[Crossing]) -> list[Alert]:
+def _apply_crossings(conn: psycopg.Connection[Any], crossings: Sequence[Crossing]) -> list[Alert]:
     changed: list[tuple[int, str]] = []
     with conn.transaction(), conn.cursor() as cur:
         for c in crossings:
@@ -81,10 +93,10 @@ def apply_crossings(conn: psycopg.Connection[Any], crossings: Sequence[Crossing]
                     (c.time, c.tenant, c.sensor, c.quantity_id, c.time),
                 )
                 changed.extend((int(row[0]), "closed") for row in cur.fetchall())
-    return describe(conn, changed)
+    return describe_alerts(conn, changed)
 
 
-def apply_hourly_means(
+def _apply_hourly_means(
     conn: psycopg.Connection[Any],
     keys: Sequence[tuple[str, str, int, datetime]],
     thresholds: dict[int, float],
@@ -134,10 +146,10 @@ def apply_hourly_means(
                     (row["bucket"], row["sensor_id"], row["quantity_id"], row["bucket"]),
                 )
                 changed.extend((int(r["id"]), "closed") for r in cur.fetchall())
-    return describe(conn, changed)
+    return describe_alerts(conn, changed)
 
 
-def sweep_stale(conn: psycopg.Connection[Any], now: datetime, factor: float) -> list[Alert]:
+def _sweep_stale(conn: psycopg.Connection[Any], now: datetime, factor: float) -> list[Alert]:
     """Open a 'stale' alert for every sensor silent longer than factor × its expected interval."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
@@ -155,7 +167,7 @@ def sweep_stale(conn: psycopg.Connection[Any], now: datetime, factor: float) -> 
             {"now": now, "factor": factor},
         )
         opened = [(int(r[0]), "opened") for r in cur.fetchall()]
-    return describe(conn, opened)
+    return describe_alerts(conn, opened)
 
 
 def close_stale_for_batch(cur: psycopg.Cursor[Any]) -> list[int]:
@@ -172,12 +184,10 @@ def close_stale_for_batch(cur: psycopg.Cursor[Any]) -> list[int]:
     return [int(r[0]) for r in cur.fetchall()]
 
 
-def describe(conn: psycopg.Connection[Any], changed: Sequence[tuple[int, str]]) -> list[Alert]:
+def describe_alerts(conn: psycopg.Connection[Any], changed: Sequence[tuple[int, str]]) -> list[Alert]:
     if not changed:
         return []
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_DESCRIBE, ([alert_id for alert_id, _ in changed],))
-        rows = {row["id"]: row for row in cur.fetchall()}
+    rows = {row["id"]: row for row in fetch_all(conn, _DESCRIBE, ([alert_id for alert_id, _ in changed],))}
     alerts = []
     for alert_id, state in changed:
         row = rows[alert_id]
@@ -196,3 +206,31 @@ def describe(conn: psycopg.Connection[Any], changed: Sequence[tuple[int, str]]) 
             )
         )
     return alerts
+
+
+class AlertQueries(Connected):
+    def open_above_alerts(self, keys: Sequence[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+        with self._connection() as conn:
+            return _open_above_keys(conn, keys)
+
+    def apply_crossings(self, crossings: Sequence[Crossing]) -> list[Alert]:
+        if not crossings:
+            return []
+        with self._connection() as conn:
+            return _apply_crossings(conn, crossings)
+
+    def apply_hourly_mean_alerts(
+        self, hours: Sequence[tuple[str, str, int, datetime]], thresholds: dict[int, float]
+    ) -> list[Alert]:
+        with self._connection() as conn:
+            return _apply_hourly_means(conn, hours, thresholds)
+
+    def sweep_stale(self, now: datetime, factor: float) -> list[Alert]:
+        with self._connection() as conn:
+            return _sweep_stale(conn, now, factor)
+
+    def alerts(
+        self, *, tenant: str | None = None, open_only: bool = False, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return fetch_all(conn, _ALERTS, {"tenant": tenant, "open_only": open_only, "limit": limit})

@@ -1,6 +1,7 @@
-"""SQL for the drain-cleaning plan: zones, cleanings, the fill model and stored route plans.
+"""SQL for the drain-cleaning plan: zones, recorded cleanings and stored route plans.
 
-Plain rows in and out; `geo.planning` turns them into frames and arrays.
+Plain rows in and out; `geo` turns them into frames and arrays. The fill model the plan reads
+is in `fillmodel`.
 """
 
 from __future__ import annotations
@@ -12,43 +13,26 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from pakhuis.store.connection import Connected
+from pakhuis.store.rows import copy_rows, fetch_all, fetch_one
+
 ZoneRow = tuple[str | None, dict[str, Any], float]  # name, WGS84 GeoJSON geometry, buffer (m)
 CleaningRow = tuple[str, datetime, str, float | None]  # drain key, time, method, sludge (m³)
 
-FILL_STATE_COLUMNS = (
-    "drain_id",
-    "model_version",
-    "sensor",
-    "status",
-    "n_readings",
-    "n_since_cleaning",
-    "measured_rate",
-    "measured_se",
-    "predicted_rate",
-    "predicted_sd",
-    "rate",
-    "rate_sd",
-    "rate_source",
-    "last_cleaning",
-    "last_cleaning_source",
-    "fill_time",
-    "fill_value",
-)
 
-
-def replace_zones(conn: psycopg.Connection[Any], kind: str, rows: Iterable[ZoneRow], source: str) -> int:
+def _replace_zones(conn: psycopg.Connection[Any], kind: str, rows: Iterable[ZoneRow], source: str) -> int:
     """Swap all zones of one kind in one transaction."""
-    count = 0
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("DELETE FROM zones WHERE kind = %s", (kind,))
-        with cur.copy("COPY zones (kind, name, source, buffer_m, geometry) FROM STDIN") as copy:
-            for name, geometry, buffer_m in rows:
-                copy.write_row((kind, name, source, buffer_m, Jsonb(geometry)))
-                count += 1
-    return count
+        return copy_rows(
+            cur,
+            "zones",
+            ("kind", "name", "source", "buffer_m", "geometry"),
+            ((kind, name, source, buffer_m, Jsonb(geometry)) for name, geometry, buffer_m in rows),
+        )
 
 
-def add_cleanings(conn: psycopg.Connection[Any], rows: Sequence[CleaningRow], source: str) -> int:
+def _add_cleanings(conn: psycopg.Connection[Any], rows: Sequence[CleaningRow], source: str) -> int:
     """Insert cleanings; one already recorded (same drain and time) is not counted twice."""
     if not rows:
         return 0
@@ -83,7 +67,7 @@ def add_cleanings(conn: psycopg.Connection[Any], rows: Sequence[CleaningRow], so
         return inserted
 
 
-def unknown_drain_keys(conn: psycopg.Connection[Any], keys: Sequence[str]) -> list[str]:
+def _unknown_drain_keys(conn: psycopg.Connection[Any], keys: Sequence[str]) -> list[str]:
     """The keys that name no drain in the register."""
     rows = conn.execute(
         """SELECT k FROM unnest(%s::text[]) AS k
@@ -93,45 +77,69 @@ def unknown_drain_keys(conn: psycopg.Connection[Any], keys: Sequence[str]) -> li
     return [str(r[0]) for r in rows]
 
 
-def save_fill_model(
-    conn: psycopg.Connection[Any],
-    version: str,
-    description: dict[str, Any],
-    seasonal: dict[str, Any],
-    states: Iterable[Sequence[Any]],
-) -> int:
-    """Record a model and replace every drain's fill state with the states it produced."""
-    count = 0
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO fill_models (version, description, seasonal) VALUES (%s, %s, %s)
-               ON CONFLICT (version) DO UPDATE SET description = EXCLUDED.description,
-                   seasonal = EXCLUDED.seasonal, created = now()""",
-            (version, Jsonb(description), Jsonb(seasonal)),
-        )
-        cur.execute("TRUNCATE drain_fill_state")
-        with cur.copy(f"COPY drain_fill_state ({', '.join(FILL_STATE_COLUMNS)}) FROM STDIN") as copy:
-            for row in states:
-                copy.write_row(row)
-                count += 1
-    return count
+_SAVE_ROUTE_PLAN = """
+INSERT INTO route_plans (plan_date, parameters, summary, geojson, csv, gpx)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (plan_date) DO UPDATE SET created = now(), parameters = EXCLUDED.parameters,
+    summary = EXCLUDED.summary, geojson = EXCLUDED.geojson, csv = EXCLUDED.csv, gpx = EXCLUDED.gpx
+"""
 
 
-def save_route_plan(
-    conn: psycopg.Connection[Any],
-    plan_date: date,
-    parameters: dict[str, Any],
-    summary: dict[str, Any],
-    geojson: dict[str, Any],
-    csv: str,
-    gpx: str,
-) -> None:
-    with conn.transaction():
-        conn.execute(
-            """INSERT INTO route_plans (plan_date, parameters, summary, geojson, csv, gpx)
-               VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT (plan_date) DO UPDATE SET created = now(), parameters = EXCLUDED.parameters,
-                   summary = EXCLUDED.summary, geojson = EXCLUDED.geojson, csv = EXCLUDED.csv,
-                   gpx = EXCLUDED.gpx""",
-            (plan_date, Jsonb(parameters), Jsonb(summary), Jsonb(geojson), csv, gpx),
-        )
+class PlanningQueries(Connected):
+    def replace_zones(self, kind: str, rows: Iterable[ZoneRow], *, source: str) -> int:
+        with self._connection() as conn:
+            return _replace_zones(conn, kind, rows, source)
+
+    def zones(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return fetch_all(
+                conn,
+                """SELECT id, kind, name, source, buffer_m, geometry, loaded FROM zones
+                   WHERE %(kind)s::text IS NULL OR kind = %(kind)s ORDER BY id""",
+                {"kind": kind},
+            )
+
+    def add_cleanings(self, rows: Sequence[CleaningRow], *, source: str) -> int:
+        with self._connection() as conn:
+            return _add_cleanings(conn, rows, source)
+
+    def unknown_drain_keys(self, keys: Sequence[str]) -> list[str]:
+        with self._connection() as conn:
+            return _unknown_drain_keys(conn, keys)
+
+    def cleanings(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return fetch_all(
+                conn,
+                """SELECT id, drain_key, time, method, sludge_m3, source, recorded FROM cleanings
+                   WHERE (%(since)s::timestamptz IS NULL OR time >= %(since)s)
+                     AND (%(until)s::timestamptz IS NULL OR time < %(until)s)
+                   ORDER BY time, id""",
+                {"since": since, "until": until},
+            )
+
+    def save_route_plan(
+        self,
+        plan_date: date,
+        *,
+        parameters: dict[str, Any],
+        summary: dict[str, Any],
+        geojson: dict[str, Any],
+        csv: str,
+        gpx: str,
+    ) -> None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute(
+                _SAVE_ROUTE_PLAN, (plan_date, Jsonb(parameters), Jsonb(summary), Jsonb(geojson), csv, gpx)
+            )
+
+    def route_plan(self, plan_date: date) -> dict[str, Any] | None:
+        with self._connection() as conn:
+            return fetch_one(
+                conn,
+                "SELECT plan_date, created, parameters, summary, geojson, csv, gpx FROM route_plans "
+                "WHERE plan_date = %s",
+                (plan_date,),
+            )

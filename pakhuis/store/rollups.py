@@ -1,4 +1,4 @@
-"""Rollup maintenance for plain PostgreSQL, and refresh for TimescaleDB continuous aggregates.
+"""SQL for the hourly and daily rollups: reads, upkeep on plain PostgreSQL, TimescaleDB refresh.
 
 On plain PostgreSQL the hourly and daily tables are recomputed, for exactly the buckets a batch
 touched, from the observations themselves: recomputing (rather than adding to running sums)
@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
+
+from pakhuis.quantities import Quantity
+from pakhuis.store.connection import Connected
+from pakhuis.store.rows import fetch_all
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,30 @@ HOURLY_BUCKET = "date_bin(INTERVAL '1 hour', {col}, TIMESTAMPTZ '2000-01-01 00:0
 # Local midnight in the reporting zone, as an instant (23 or 25 hours long across DST).
 DAILY_BUCKET = "(date_trunc('day', {col} AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s)"
 DAILY_BUCKET_END = "((date_trunc('day', {col} AT TIME ZONE %(tz)s) + INTERVAL '1 day') AT TIME ZONE %(tz)s)"
+
+_HOUR_SECONDS = "3600.0"
+_DAY_SECONDS = (
+    "extract(epoch FROM ((r.bucket AT TIME ZONE %(tz)s + INTERVAL '1 day') AT TIME ZONE %(tz)s) - r.bucket)"
+)
+
+_ROLLUP = """
+SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit, r.bucket AS time,
+       r.mean, r.min, r.max, r.count,
+       -- least() skips NULLs: an unknown interval must stay unknown.
+       CASE WHEN i.interval_s IS NULL THEN NULL
+            ELSE least(1.0, r.count * i.interval_s / {bucket_seconds}) END AS coverage
+FROM {table} r
+JOIN sensors s ON s.id = r.sensor_id
+CROSS JOIN LATERAL (SELECT coalesce(s.expected_interval_s, s.typical_interval_s) AS interval_s) i
+JOIN quantities q ON q.id = r.quantity_id
+WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+  AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
+  AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+  AND (%(start)s::timestamptz IS NULL OR r.bucket >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR r.bucket < %(end)s)
+ORDER BY r.bucket, s.tenant, s.name, q.id
+LIMIT %(limit)s
+"""
 
 
 def recompute_touched(cur: psycopg.Cursor[Any], timezone: str) -> None:
@@ -110,3 +138,46 @@ def refresh_queued(conn: psycopg.Connection[Any]) -> int:
             done += 1
         conn.execute("DELETE FROM rollup_refresh_queue WHERE id = ANY(%s)", ([r[0] for r in rows],))
     return done
+
+
+class RollupQueries(Connected):
+    def refresh_rollups(self) -> int:
+        """Bring continuous aggregates up to date with queued late writes (no-op on plain
+        PostgreSQL, whose rollup tables are kept current by every write). Run periodically."""
+        if self.rollup_mode()[0] == "table":
+            return 0
+        with self._connection() as conn:
+            return refresh_queued(conn)
+
+    def rollup(
+        self,
+        *,
+        bucket: Literal["1h", "1d"],
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Hourly or daily mean/min/max/count per sensor and quantity, in bucket order.
+
+        `coverage` is the share of expected readings present: count × the sensor's expected
+        (or learned) interval / the bucket's length, at most 1; None when the interval is unknown.
+        """
+        sql = _ROLLUP.format(
+            table="observations_hourly" if bucket == "1h" else "observations_daily",
+            bucket_seconds=_HOUR_SECONDS if bucket == "1h" else _DAY_SECONDS,
+        )
+        _, timezone = self.rollup_mode()
+        params = {
+            "tenant": tenant,
+            "sensor": sensor,
+            "quantity": quantity.value if quantity else None,
+            "start": start,
+            "end": end,
+            "limit": limit,
+            "tz": timezone,
+        }
+        with self._connection() as conn:
+            return fetch_all(conn, sql, params)

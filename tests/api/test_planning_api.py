@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from geo.workorders import WorkOrderError, parse_work_orders
+from geo.registers import WorkOrderError, parse_work_orders
 from pakhuis.store import Store
 from tests.support import REPO, pakhuis_command
 

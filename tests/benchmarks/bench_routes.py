@@ -1,4 +1,4 @@
-"""Truck routes for 1,000 drains: `geo.routing.plan_routes` (PyVRP) against Google OR-Tools.
+"""Truck routes for 1,000 drains: `geo.plan_routes` (PyVRP) against Google OR-Tools.
 
     python -m tests.benchmarks.bench_routes                          # 1,000 stops, 3 trucks, 30 s each
     python -m tests.benchmarks.bench_routes --stops 300 --time-limit 5
@@ -21,7 +21,7 @@ dimension with service times, and every drain optional with PyVRP's prize. Guide
 search from parallel cheapest insertion: the default path-cheapest-arc start (and local
 cheapest insertion, savings, automatic) leaves most drains out on this model (200 drains, 5 s:
 86 served), as its arcs cannot open a dump visit when the tank is full. Both plans go
-through the same independent checker (`tests.geo.routecheck.check_plan`). Goals: PyVRP
+through the same independent checker (`tests.geo.plan.routecheck.check_plan`). Goals: PyVRP
 plans within 60 s; length ratio PyVRP / OR-Tools <= 0.95.
 """
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.routing import RoutePlan, RouteStop, Site, Unserved, plan_from_sequences, plan_routes
-from tests.geo.routecheck import check_plan
+from geo.plan import RouteParams, RoutePlan, RouteStop, Site, Unserved, plan_from_sequences, plan_routes
+from tests.geo.plan.routecheck import check_plan
 from tests.support import shared_data
 
 CSV = "kolken_castricum_limmen_akersloot_points.csv"
@@ -112,11 +112,8 @@ def instance(n_stops: int = 1000, trucks: int = 3, seed: int = 0) -> Instance:
 
 def run_pyvrp(inst: Instance, time_limit_s: float, seed: int = 0) -> Outcome:
     t0 = time.perf_counter()
-    plan = plan_routes(
-        inst.stops,
-        inst.depot,
-        inst.dump_sites,
-        inst.trucks,
+    params = RouteParams(
+        trucks=inst.trucks,
         capacity_m3=inst.capacity_m3,
         shift_s=SHIFT_S,
         service_s=SERVICE_S,
@@ -126,6 +123,7 @@ def run_pyvrp(inst: Instance, time_limit_s: float, seed: int = 0) -> Outcome:
         time_limit_s=time_limit_s,
         seed=seed,
     )
+    plan = plan_routes(inst.stops, inst.depot, inst.dump_sites, params)
     wall = time.perf_counter() - t0
     return Outcome("pyvrp", plan, wall, tuple(_check(plan, inst)))
 

@@ -1,4 +1,4 @@
-"""Truck routes for 1,000 Castricum drains: PyVRP (`geo.routing.plan_routes`) against
+"""Truck routes for 1,000 Castricum drains: PyVRP (`geo.plan_routes`) against
 OR-Tools on the same matrix with the same time limit (`tests.benchmarks.bench_routes`).
 
 A short limit (5 s per solver) keeps the run under a minute; the figures are printed, and

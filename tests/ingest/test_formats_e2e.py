@@ -62,7 +62,7 @@ def services(
 def _up(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-            return r.status == 200
+            return int(r.status) == 200
     except OSError:
         return False
 
@@ -207,7 +207,7 @@ def test_sensorthings_observation_with_interval_phenomenon_time(
                 )
             ],
         )
-        wait_for(lambda: _values(store, tenant, "palmes-3") and _values(store, tenant, "no2-kit"), 30, "STA")
+        wait_for(lambda: all(_values(store, tenant, s) for s in ("palmes-3", "no2-kit")), 30, "STA")
     tube = _values(store, tenant, "palmes-3")["no2"]
     assert tube == (31.5, start, start + timedelta(days=28))
     live = _values(store, tenant, "no2-kit")["no2"]

@@ -9,6 +9,7 @@ import base64
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -28,7 +29,20 @@ from pakhuis.reading import DeadLetter, QualityLabel, Reading, Rejection
 T0 = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
 
 
-def _reading(**changes: object) -> Reading:
+class _ReadingChanges(TypedDict, total=False):
+    """The fields a test reading has other than the default one's."""
+
+    tenant: str
+    sensor: str
+    quantity: Quantity
+    value: float
+    time: datetime
+    source_format: str
+    quality: QualityLabel
+    time_end: datetime | None
+
+
+def _reading(**changes: Unpack[_ReadingChanges]) -> Reading:
     base = Reading(
         tenant="haarlem",
         sensor="no2-1",
@@ -38,7 +52,7 @@ def _reading(**changes: object) -> Reading:
         received=T0 + timedelta(seconds=3, microseconds=7),
         source_format="senml",
     )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(base, **changes)
 
 
 def test_sensor_readings_record_round_trips_one_sensors_readings() -> None:

@@ -116,7 +116,7 @@ def test_mqtt_url_without_port_defaults_to_1883() -> None:
 def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValueError, match="frozen"):
-        settings.api_port = 1  # type: ignore[misc]
+        settings.api_port = 1  # refused at run time: the model is frozen
 
 
 # -- invalid values ----------------------------------------------------------------------------

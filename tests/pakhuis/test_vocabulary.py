@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypedDict, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -184,8 +185,22 @@ def test_parse_quantity_unknown_is_none(name: str) -> None:
 # -- Reading -------------------------------------------------------------------------------
 
 
-def _reading(**changes: object) -> Reading:
-    fields: dict[str, object] = {
+class _ReadingFields(TypedDict, total=False):
+    """Any of a Reading's fields, to build one that differs from the test default."""
+
+    tenant: str
+    sensor: str
+    quantity: Quantity
+    value: float
+    time: datetime
+    received: datetime
+    source_format: str
+    quality: QualityLabel
+    time_end: datetime | None
+
+
+def _reading(**changes: Unpack[_ReadingFields]) -> Reading:
+    fields: _ReadingFields = {
         "tenant": "t",
         "sensor": "s",
         "quantity": Quantity.NO2,
@@ -193,9 +208,9 @@ def _reading(**changes: object) -> Reading:
         "time": T0,
         "received": T0,
         "source_format": "native",
+        **changes,
     }
-    fields.update(changes)
-    return Reading(**fields)  # type: ignore[arg-type]
+    return Reading(**fields)
 
 
 def test_reading_defaults() -> None:

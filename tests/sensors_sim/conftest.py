@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from sensors_sim import SimulationParams
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -20,7 +22,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _embedded_amqtt() -> Iterator[dict[str, Any]]:
+def _embedded_amqtt() -> Iterator[SimulationParams]:
     from amqtt.broker import Broker
 
     host, port = "127.0.0.1", free_port()
@@ -41,7 +43,7 @@ def _embedded_amqtt() -> Iterator[dict[str, Any]]:
     broker = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
     try:
         # amqtt speaks MQTT 3.1.1 only.
-        yield {"host": host, "port": port, "protocol": "3.1.1", "username": None, "password": None}
+        yield SimulationParams(host, port, protocol="3.1.1")
     finally:
         asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
@@ -55,17 +57,20 @@ def _broker_kinds() -> list[str]:
 
 
 @pytest.fixture(scope="module", params=_broker_kinds())
-def mqtt_broker(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """Connection keywords for `run_simulation` (host, port, protocol, username, password)."""
+def mqtt_broker(request: pytest.FixtureRequest) -> Iterator[SimulationParams]:
+    """The broker to publish to: host, port, protocol and credentials of a `SimulationParams`.
+
+    Tests set their run's other options with `dataclasses.replace`.
+    """
     if request.param == "external":
         url = urlsplit(os.environ["PAKHUIS_MQTT_URL"])
-        yield {
-            "host": url.hostname or "127.0.0.1",
-            "port": url.port or 1883,
-            "protocol": "5",
-            "username": url.username,
-            "password": url.password,
-        }
+        yield SimulationParams(
+            url.hostname or "127.0.0.1",
+            url.port or 1883,
+            protocol="5",
+            username=url.username,
+            password=url.password,
+        )
         return
     yield from _embedded_amqtt()
 

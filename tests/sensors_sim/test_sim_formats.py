@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from sensors_sim import ENCODERS, Emulator, Encoder, WireMessage, build_fleet, datastreams_for, new_encoder
+from sensors_sim.emulator import EmulatorBase
 from sensors_sim.formats import StaEncoder, TtnEncoder, sensor_community_ids
+from sensors_sim.wire import NativeReading
 
 NativeChecker = Callable[[bytes], list[dict[str, object]]]
-Tick = tuple[Emulator, datetime, list[Any]]
+Tick = tuple[Emulator, datetime, list[NativeReading]]
 
 START = datetime(2024, 10, 7, 6, 0, tzinfo=UTC)  # a Monday morning: traffic, bridge openings
 TENANT = "zaanstad"
@@ -45,7 +47,7 @@ def ticks() -> list[Tick]:
     return _ticks()
 
 
-def _values(readings: list[Any]) -> dict[str, float]:
+def _values(readings: list[NativeReading]) -> dict[str, float]:
     return {r["quantity"]: r["value"] for r in readings}
 
 
@@ -88,7 +90,8 @@ def test_unknown_format_is_refused() -> None:
 
 def test_emulators_declare_what_they_send(ticks: list[Tick]) -> None:
     for e, _t, readings in ticks:
-        assert tuple(r["quantity"] for r in readings) == e.quantities  # type: ignore[attr-defined]
+        assert isinstance(e, EmulatorBase)
+        assert tuple(r["quantity"] for r in readings) == e.quantities
 
 
 @pytest.mark.parametrize("fmt", sorted(ENCODERS))
@@ -202,8 +205,13 @@ def test_senml_times_of_a_quantity_increase_even_with_fast_ticks() -> None:
 
 def test_senml_fractional_tick_time() -> None:
     t = datetime(2024, 3, 5, 8, 0, 0, 250000, tzinfo=UTC)
-    reading = {"time": "2024-03-05T08:00:00.250000Z", "quantity": "no2", "value": 41.5, "unit": "ug/m3"}
-    (m,) = new_encoder("senml").encode(TENANT, "air-001", [reading])  # type: ignore[list-item]
+    reading: NativeReading = {
+        "time": "2024-03-05T08:00:00.250000Z",
+        "quantity": "no2",
+        "value": 41.5,
+        "unit": "ug/m3",
+    }
+    (m,) = new_encoder("senml").encode(TENANT, "air-001", [reading])
     (record,) = _resolve_senml(_strict_json(m.payload))
     assert record["t"] == pytest.approx(t.timestamp(), abs=1e-6)
 

@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sensors_sim import PublishStats, SimulatorConnectionError, build_fleet, run_simulation
+from sensors_sim import PublishStats, SimulationParams, SimulatorConnectionError, build_fleet, run_simulation
 
 NativeChecker = Callable[[bytes], list[dict[str, object]]]
 TOPIC = re.compile(r"^pakhuis/v1/(?P<tenant>[^/]+)/(?P<sensor>[^/]+)/native$")
@@ -24,23 +25,23 @@ TOPIC = re.compile(r"^pakhuis/v1/(?P<tenant>[^/]+)/(?P<sensor>[^/]+)/native$")
 class Subscriber:
     """A paho client that records every message under pakhuis/v1/#."""
 
-    def __init__(self, broker: dict[str, Any], tenant: str) -> None:
+    def __init__(self, broker: SimulationParams, tenant: str) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=f"test-sub-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5 if broker["protocol"] == "5" else mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5 if broker.protocol == "5" else mqtt.MQTTv311,
         )
-        if broker["username"] is not None:
-            self.client.username_pw_set(broker["username"], broker["password"])
+        if broker.username is not None:
+            self.client.username_pw_set(broker.username, broker.password)
         # Only this test's tenant, so a shared external broker's other traffic is ignored.
         topic = f"pakhuis/v1/{tenant}/#"
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect(broker["host"], broker["port"])
+        self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         assert self._subscribed.wait(10), "subscriber got no SUBACK"
 
@@ -71,7 +72,7 @@ def tenant() -> str:
 
 
 @pytest.fixture
-def subscriber(mqtt_broker: dict[str, Any], tenant: str) -> Iterator[Subscriber]:
+def subscriber(mqtt_broker: SimulationParams, tenant: str) -> Iterator[Subscriber]:
     sub = Subscriber(mqtt_broker, tenant)
     yield sub
     sub.close()
@@ -82,7 +83,7 @@ START = datetime(2024, 10, 7, 7, 0, tzinfo=UTC)
 
 @pytest.mark.integration
 def test_published_messages_arrive_in_wire_format(
-    mqtt_broker: dict[str, Any],
+    mqtt_broker: SimulationParams,
     tenant: str,
     subscriber: Subscriber,
     native_checker: NativeChecker,
@@ -90,14 +91,10 @@ def test_published_messages_arrive_in_wire_format(
     fleet = build_fleet(7, tenant=tenant, air=2, drains=2, bridges=1)
     progress: list[PublishStats] = []
     stats = run_simulation(
-        fleet=fleet,
-        interval_s=0.2,
-        duration_s=1.0,
+        fleet,
+        replace(mqtt_broker, interval_s=0.2, duration_s=1.0, start_time=START, speedup=300.0),
         stop_event=threading.Event(),
         on_published=progress.append,
-        start_time=START,
-        speedup=300.0,
-        **mqtt_broker,
     )
     assert stats.ticks == 5
     assert stats.unacknowledged == 0 and stats.rejected == 0
@@ -126,7 +123,7 @@ def test_published_messages_arrive_in_wire_format(
 
 @pytest.mark.integration
 def test_stop_event_ends_an_open_ended_run(
-    mqtt_broker: dict[str, Any], tenant: str, subscriber: Subscriber
+    mqtt_broker: SimulationParams, tenant: str, subscriber: Subscriber
 ) -> None:
     stop = threading.Event()
 
@@ -136,12 +133,10 @@ def test_stop_event_ends_an_open_ended_run(
 
     fleet = build_fleet(8, tenant=tenant, air=1, drains=1, bridges=0)
     stats = run_simulation(
-        fleet=fleet,
-        interval_s=0.05,
-        duration_s=None,
+        fleet,
+        replace(mqtt_broker, interval_s=0.05, duration_s=None),
         stop_event=stop,
         on_published=on_published,
-        **mqtt_broker,
     )
     assert stats.ticks == 3
     assert len(subscriber.wait_for(stats.messages)) == stats.messages
@@ -155,7 +150,7 @@ def test_unreachable_broker_raises_clear_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound but not listening: connection refused
         with pytest.raises(SimulatorConnectionError, match=rf"127\.0\.0\.1:{port}.*start a broker"):
-            run_simulation("127.0.0.1", port, build_fleet(1), duration_s=1.0)
+            run_simulation(build_fleet(1), SimulationParams("127.0.0.1", port, duration_s=1.0))
 
 
 def test_silent_server_times_out_with_clear_error() -> None:
@@ -164,12 +159,24 @@ def test_silent_server_times_out_with_clear_error() -> None:
         s.listen()  # accepts TCP but never answers MQTT CONNECT
         port = s.getsockname()[1]
         with pytest.raises(SimulatorConnectionError, match=rf"127\.0\.0\.1:{port} did not answer"):
-            run_simulation("127.0.0.1", port, build_fleet(1), duration_s=1.0, connect_timeout_s=0.5)
+            run_simulation(
+                build_fleet(1), SimulationParams("127.0.0.1", port, duration_s=1.0, connect_timeout_s=0.5)
+            )
 
 
 def test_bad_arguments_are_refused_before_connecting() -> None:
-    fleet = build_fleet(1)
     with pytest.raises(ValueError, match="interval_s"):
-        run_simulation("127.0.0.1", 1, fleet, interval_s=0)
+        SimulationParams("127.0.0.1", 1, interval_s=0)
+    with pytest.raises(ValueError, match="speedup"):
+        SimulationParams("127.0.0.1", 1, speedup=-1.0)
     with pytest.raises(ValueError, match="start_time"):
-        run_simulation("127.0.0.1", 1, fleet, start_time=datetime(2024, 1, 1))
+        SimulationParams("127.0.0.1", 1, start_time=datetime(2024, 1, 1))
+
+
+def test_params_refuse_what_could_never_run_and_keep_the_password_out_of_logs() -> None:
+    with pytest.raises(ValueError, match="max_pending"):
+        SimulationParams("127.0.0.1", 1, max_pending=0)  # back-pressure would wait for ever
+    with pytest.raises(ValueError, match="connect_timeout_s"):
+        SimulationParams("127.0.0.1", 1, connect_timeout_s=0)
+    params = SimulationParams("127.0.0.1", 1, username="sim", password="s3cret")
+    assert "s3cret" not in repr(params) and "sim" in repr(params)

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,10 +14,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sensors_sim import PublishStats, SimulatorConnectionError, build_fleet, new_encoder, run_simulation
+from sensors_sim import (
+    PublishStats,
+    SimulationParams,
+    SimulatorConnectionError,
+    build_fleet,
+    new_encoder,
+    run_simulation,
+)
 from sensors_sim.formats import StaEncoder
-
-HttpReceiver = Any  # conftest.HttpReceiver: .posts, .status, .base_url
+from tests.sensors_sim.conftest import HttpReceiver
 
 
 def free_port() -> int:
@@ -52,21 +59,21 @@ def _replay(fmt: str | StaEncoder, seed: int, tenant: str, **counts: int) -> tup
 class Subscriber:
     """Records every message on the given topic filters."""
 
-    def __init__(self, broker: dict[str, Any], filters: list[str]) -> None:
+    def __init__(self, broker: SimulationParams, filters: list[str]) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=f"test-fmt-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5 if broker["protocol"] == "5" else mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5 if broker.protocol == "5" else mqtt.MQTTv311,
         )
-        if broker["username"] is not None:
-            self.client.username_pw_set(broker["username"], broker["password"])
+        if broker.username is not None:
+            self.client.username_pw_set(broker.username, broker.password)
         self.client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect(broker["host"], broker["port"])
+        self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         assert self._subscribed.wait(10), "subscriber got no SUBACK"
 
@@ -97,7 +104,7 @@ def tenant() -> str:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("fmt", ["senml", "ttn", "sta", "sta-interval"])
-def test_mqtt_formats_arrive_as_encoded(mqtt_broker: dict[str, Any], tenant: str, fmt: str) -> None:
+def test_mqtt_formats_arrive_as_encoded(mqtt_broker: SimulationParams, tenant: str, fmt: str) -> None:
     encoder: str | StaEncoder = StaEncoder(interval=True) if fmt == "sta-interval" else fmt
     filters = {
         "senml": [f"pakhuis/v1/{tenant}/+/senml"],
@@ -109,13 +116,15 @@ def test_mqtt_formats_arrive_as_encoded(mqtt_broker: dict[str, Any], tenant: str
     try:
         counts = {"air": 2, "drains": 1, "bridges": 1}
         stats = run_simulation(
-            fleet=build_fleet(11, tenant=tenant, **counts),
-            interval_s=INTERVAL_S,
-            duration_s=INTERVAL_S * TICKS,
-            start_time=START,
-            speedup=SPEEDUP,
-            fmt=encoder,
-            **mqtt_broker,
+            build_fleet(11, tenant=tenant, **counts),
+            replace(
+                mqtt_broker,
+                interval_s=INTERVAL_S,
+                duration_s=INTERVAL_S * TICKS,
+                start_time=START,
+                speedup=SPEEDUP,
+                fmt=encoder,
+            ),
         )
         expected, readings = _replay(encoder, 11, tenant, **counts)
         assert stats.ticks == TICKS
@@ -132,16 +141,18 @@ def test_sensor_community_posts_over_http_without_a_broker(receiver: HttpReceive
     counts = {"air": 2, "drains": 2, "bridges": 1}
     progress: list[PublishStats] = []
     stats = run_simulation(
-        "127.0.0.1",
-        1,  # no broker: an HTTP format must not try MQTT at all
         build_fleet(12, tenant="demo", **counts),
-        interval_s=INTERVAL_S,
-        duration_s=INTERVAL_S * TICKS,
-        start_time=START,
-        speedup=SPEEDUP,
+        SimulationParams(
+            "127.0.0.1",
+            1,  # no broker: an HTTP format must not try MQTT at all
+            interval_s=INTERVAL_S,
+            duration_s=INTERVAL_S * TICKS,
+            start_time=START,
+            speedup=SPEEDUP,
+            fmt="sensorcommunity",
+            http_base=receiver.base_url + "/",
+        ),
         on_published=progress.append,
-        fmt="sensorcommunity",
-        http_base=receiver.base_url + "/",
     )
     expected, readings = _replay("sensorcommunity", 12, "demo", **counts)
     assert stats.messages == len(receiver.posts) == len(expected) > 0
@@ -162,15 +173,17 @@ def test_sensor_community_posts_over_http_without_a_broker(receiver: HttpReceive
 def test_http_failures_count_as_unacknowledged(receiver: HttpReceiver) -> None:
     receiver.status = 503
     stats = run_simulation(
-        "127.0.0.1",
-        1,
         build_fleet(12, tenant="demo", air=1, drains=0, bridges=0),
-        interval_s=INTERVAL_S,
-        duration_s=INTERVAL_S * 2,
-        start_time=START,
-        speedup=SPEEDUP,
-        fmt="sensorcommunity",
-        http_base=receiver.base_url,
+        SimulationParams(
+            "127.0.0.1",
+            1,
+            interval_s=INTERVAL_S,
+            duration_s=INTERVAL_S * 2,
+            start_time=START,
+            speedup=SPEEDUP,
+            fmt="sensorcommunity",
+            http_base=receiver.base_url,
+        ),
     )
     assert stats.messages == len(receiver.posts) > 0
     assert stats.unacknowledged == stats.messages
@@ -180,21 +193,22 @@ def test_unreachable_http_receiver_raises_clear_error() -> None:
     port = free_port()  # nothing listens there
     with pytest.raises(SimulatorConnectionError, match=rf"127\.0\.0\.1:{port}.*start the API"):
         run_simulation(
-            "127.0.0.1",
-            1,
             build_fleet(1, air=1, drains=0, bridges=0),
-            duration_s=1.0,
-            start_time=START,
-            fmt="sensorcommunity",
-            http_base=f"http://127.0.0.1:{port}",
+            SimulationParams(
+                "127.0.0.1",
+                1,
+                duration_s=1.0,
+                start_time=START,
+                fmt="sensorcommunity",
+                http_base=f"http://127.0.0.1:{port}",
+            ),
         )
 
 
 def test_format_arguments_are_checked_before_connecting() -> None:
-    fleet = build_fleet(1)
     with pytest.raises(ValueError, match="unknown wire format"):
-        run_simulation("127.0.0.1", 1, fleet, fmt="xml")
+        SimulationParams("127.0.0.1", 1, fmt="xml")
     with pytest.raises(ValueError, match="http_base"):
-        run_simulation("127.0.0.1", 1, fleet, fmt="sensorcommunity")
+        SimulationParams("127.0.0.1", 1, fmt="sensorcommunity")
     with pytest.raises(ValueError, match="http://"):
-        run_simulation("127.0.0.1", 1, fleet, fmt="sensorcommunity", http_base="127.0.0.1:8000")
+        SimulationParams("127.0.0.1", 1, fmt="sensorcommunity", http_base="127.0.0.1:8000")

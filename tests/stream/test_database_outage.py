@@ -58,7 +58,10 @@ def test_writes_wait_out_a_database_outage(
         PAKHUIS_MQTT_TOPICS=json.dumps([f"pakhuis/v1/{tenant}/+/+"]),
     )
     topic = f"pakhuis/v1/{tenant}/no2-outage/native"
-    count = lambda: store.count_observations(tenant)  # noqa: E731
+
+    def count() -> int:
+        return store.count_observations(tenant)
+
     try:
         with running(pakhuis_command("ingest"), env, REPO, log) as ingest:
             wait_for_subscriber(backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: count() > 0)

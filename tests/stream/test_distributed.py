@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
@@ -245,7 +246,10 @@ def test_50000_readings_exactly_once_while_a_worker_and_an_ingest_are_killed(
     total = len(messages) * per_message
     with Store(database_url) as store, cluster(distributed, database_url, tenant, tmp_path) as c:
         _probe(distributed, store, tenant)
-        count = lambda: store.count_observations(tenant) - 1  # noqa: E731  (minus the probe)
+
+        def count() -> int:
+            return store.count_observations(tenant) - 1  # minus the probe
+
         publisher = threading.Thread(
             target=publish_messages, args=(distributed.broker, messages), kwargs={"per_second": 1000}
         )
@@ -343,12 +347,14 @@ def test_alerts_threshold_once_and_stale_recovery(distributed: Distributed, tmp_
         )
         wait_for(lambda: (a := stale_alert()) is not None and a["closed"] is not None, 60, "recovery")
 
-        published = []
+        published: list[dict[str, Any]] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(published) < 3:
             msg = consumer.poll(1.0)
             if msg is not None and msg.error() is None:
-                published.append(json.loads(msg.value()))
+                value = msg.value()
+                assert value is not None, "an alert record without a value"
+                published.append(json.loads(value))
         consumer.close()
     opened_fill = [p for p in published if p["rule"] == "above" and p["state"] == "opened"]
     assert len(opened_fill) == 1

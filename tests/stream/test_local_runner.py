@@ -8,6 +8,7 @@ into the real PostgreSQL of each backend.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pakhuis.errors import StoreUnavailable
+from pakhuis.errors import StoreRejected, StoreUnavailable
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, Envelope, Reading, Rejection
 from pakhuis.store import Store
@@ -99,7 +100,7 @@ class Recorder:
         return PersistOutcome(readings, readings, dead)
 
 
-async def _feed_and_drain(runner: LocalRunner, envelopes: list[Envelope]) -> None:
+async def _feed_and_drain(runner: LocalRunner[PersistOutcome], envelopes: list[Envelope]) -> None:
     for envelope in envelopes:
         await runner.submit(envelope)
     task = asyncio.create_task(runner.run())
@@ -379,7 +380,7 @@ def test_handler_crash_surfaces_instead_of_hanging() -> None:
     async def scenario() -> None:
         runner = LocalRunner(crashing, max_seconds=0.05, max_messages=1)
         for i in range(4):
-            await runner.submit(Envelope([_reading(seconds=i)], ack=lambda i=i: acked.append(i)))
+            await runner.submit(Envelope([_reading(seconds=i)], ack=functools.partial(acked.append, i)))
         task = asyncio.create_task(runner.run())
         await asyncio.sleep(0.5)
         runner.stop()
@@ -549,6 +550,24 @@ def test_single_refused_message_becomes_store_rejected(store: Store) -> None:
     assert row["reason_code"] == "store_rejected"
     assert row["decoder"] == "native"
     assert store.count_observations() == 0
+
+
+@pytest.mark.integration
+def test_lone_refused_dead_letter_is_raised_not_lost(store: Store) -> None:
+    """A dead letter alone that the database refuses cannot be split further: the handler
+    raises, so the runner stops without acknowledging it (the broker keeps the message)."""
+    letter = DeadLetter(
+        topic="pakhuis/v1/t/\x00/native",  # PostgreSQL text cannot hold NUL
+        payload=b"raw",
+        decoder="native",
+        rejections=(Rejection("bad_json", "not JSON"),),
+        received=RECEIVED,
+        tenant="t",
+    )
+    with pytest.raises(StoreRejected) as info:
+        PersistHandler(store)([Envelope([], letter, topic=letter.topic, payload=letter.payload)])
+    assert info.value.code == "store_rejected"
+    assert store.dead_letters() == []
 
 
 @pytest.mark.integration

@@ -1,0 +1,166 @@
+"""`pakhuis load drains|trees|zones`: a published register file → the store's register rows,
+replacing the previous load, with a report in numbers (stored, rejected by reason)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+
+from geo.plan import PlanConfig
+from geo.registers import LoadResult, read_points, read_trees, read_zones
+from pakhuis.store import DrainRow, Store, TreeRow
+
+__all__ = ["RegisterLoadReport", "ZoneLoadReport", "load_drains", "load_trees", "load_zones"]
+
+
+@dataclass(frozen=True)
+class RegisterLoadReport:
+    what: Literal["drains", "trees"]
+    source: str
+    stored: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    summary: str  # the reader's own account of the file
+    seconds: float
+
+    def __str__(self) -> str:
+        lines = [f"  rejected {count:,}: {reason}" for reason, count in self.rejected_by_reason.items()]
+        lines.append(self.summary)
+        lines.append(f"{self.what}: {self.stored:,} stored in {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ZoneLoadReport:
+    kind: str
+    stored: int
+    threshold: float  # % at which a drain in this zone is due
+    multiplier: float | None  # fill-rate multiplier of the kind, None when not configured
+    summary: str
+
+    def __str__(self) -> str:
+        extra = f", fill-rate ×{self.multiplier:g}" if self.multiplier else ""
+        stored = f"zones: {self.stored:,} {self.kind} stored; threshold {self.threshold:g} %{extra}"
+        return f"{self.summary}\n{stored}"
+
+
+def load_drains(
+    store: Store,
+    path: Path,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    crs: str | None = None,
+    id_column: str | None = None,
+    layer: str | None = None,
+) -> RegisterLoadReport:
+    """Replace the drain register with the points in `path` (any format geopandas reads, or
+    CSV); the rows' other columns are kept (district/buurt codes feed the fill model)."""
+    started = time.perf_counter()
+    result = read_points(
+        path, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer, keep_attributes=True
+    )
+    count = store.replace_drains(_drain_rows(result.frame), source=str(path), rejected=len(result.rejected))
+    return _report("drains", path, count, result, started)
+
+
+def load_trees(
+    store: Store,
+    path: Path,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    crs: str | None = None,
+    id_column: str | None = None,
+    species_column: str | None = None,
+    layer: str | None = None,
+) -> RegisterLoadReport:
+    """Replace the tree register with `path`; species are mapped to leaf classes."""
+    started = time.perf_counter()
+    result = read_trees(
+        path,
+        x=x,
+        y=y,
+        lon=lon,
+        lat=lat,
+        crs=crs,
+        id_column=id_column,
+        species_column=species_column,
+        layer=layer,
+    )
+    count = store.replace_trees(_tree_rows(result.frame), source=str(path), rejected=len(result.rejected))
+    return _report("trees", path, count, result, started)
+
+
+def load_zones(
+    store: Store,
+    path: Path,
+    kind: str,
+    config: PlanConfig,
+    *,
+    buffer_m: float | None = None,
+    name_column: str | None = None,
+    layer: str | None = None,
+) -> ZoneLoadReport:
+    """Replace the zones of one `kind` with `path` (polygons, or points/lines buffered into
+    areas); the report says which threshold and multiplier `config` gives them."""
+    loaded = read_zones(path, kind, buffer_m=buffer_m, name_column=name_column, layer=layer)
+    count = store.replace_zones(loaded.kind, loaded.rows, source=str(path))
+    return ZoneLoadReport(
+        kind=kind,
+        stored=count,
+        threshold=config.threshold(kind),
+        multiplier=config.rate_multipliers.get(kind),
+        summary=loaded.summary(),
+    )
+
+
+def _report(
+    what: Literal["drains", "trees"], path: Path, count: int, result: LoadResult, started: float
+) -> RegisterLoadReport:
+    rejected = result.rejected
+    by_reason = {}
+    if len(rejected):
+        by_reason = {str(reason): int(n) for reason, n in rejected["reason"].value_counts().items()}
+    return RegisterLoadReport(
+        what=what,
+        source=str(path),
+        stored=count,
+        rejected=len(rejected),
+        rejected_by_reason=by_reason,
+        summary=result.summary(),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _drain_rows(frame: gpd.GeoDataFrame) -> list[DrainRow]:
+    attributes = frame["attributes"] if "attributes" in frame else [{}] * len(frame)
+    return [
+        (None if source_id is None else str(source_id), float(point.x), float(point.y), dict(attrs or {}))
+        for source_id, point, attrs in zip(frame["id"], frame.geometry, attributes, strict=True)
+    ]
+
+
+def _tree_rows(frame: gpd.GeoDataFrame) -> list[TreeRow]:
+    return [
+        (
+            None if source_id is None else str(source_id),
+            float(point.x),
+            float(point.y),
+            species if isinstance(species, str) else None,
+            genus if isinstance(genus, str) else None,
+            str(leaf_class),
+        )
+        for source_id, point, species, genus, leaf_class in zip(
+            frame["id"], frame.geometry, frame["species"], frame["genus"], frame["leaf_class"], strict=True
+        )
+    ]
+

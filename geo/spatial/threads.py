@@ -1,0 +1,60 @@
+"""How many of numba's threads a kernel call gets, and which threading layer runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numba
+
+from geo.spatial import _kernels
+
+__all__ = [
+    "PARALLEL_MIN_POINTS",
+    "PARALLEL_MIN_QUERIES",
+    "kernel_threads",
+    "many_points",
+    "many_queries",
+    "threading_layer",
+]
+
+# Below these sizes a kernel runs on the calling thread alone. A parallel region on this kind of
+# machine (2 cores, shared) costs a thread wake-up, and when the other core is busy the region
+# waits for its share of a time slice: for a few milliseconds of work, one thread is faster
+# and far steadier. Above them the work is long enough for all threads to pay off.
+PARALLEL_MIN_QUERIES = 100_000
+PARALLEL_MIN_POINTS = 1_000_000
+
+
+def many_queries(n: int) -> bool:
+    """Whether `n` queries are worth all threads (read at call time, so tests can lower it)."""
+    return n >= PARALLEL_MIN_QUERIES
+
+
+def many_points(n: int) -> bool:
+    """Whether `n` points to index or aggregate are worth all threads."""
+    return n >= PARALLEL_MIN_POINTS
+
+
+@contextmanager
+def kernel_threads(parallel: bool) -> Iterator[int]:
+    """numba's thread count for the kernels called inside (thread-local, restored after)."""
+    threads = numba.get_num_threads()
+    if parallel or threads == 1:
+        yield threads
+        return
+    numba.set_num_threads(1)
+    try:
+        yield 1
+    finally:
+        numba.set_num_threads(threads)
+
+
+def threading_layer() -> str:
+    """The numba threading layer the kernels run on ('omp' or 'tbb': both thread-safe); the
+    one configured until the first parallel kernel has run, then the one numba launched."""
+    launched: Callable[[], str] = numba.threading_layer  # type: ignore[attr-defined]
+    try:
+        return str(launched())
+    except ValueError:  # no parallel kernel has run yet in this process
+        return _kernels.THREADING_LAYER

@@ -1,0 +1,37 @@
+"""`pakhuis api`: the HTTP API against the database given by settings (start several)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from pakhuis.cli.frame import command, console
+from pakhuis.cli.serving import api_app, check_port_free
+
+__all__ = ["api"]
+
+
+def api(
+    port: Annotated[int | None, typer.Option(help="Port (default PAKHUIS_API_PORT or 8000).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default PAKHUIS_API_HOST or 127.0.0.1).")
+    ] = None,
+) -> None:
+    """Serve the HTTP API against the database given by settings."""
+    with command(api_port=port, api_host=host) as ctx:
+        settings = ctx.settings
+        check_port_free(settings.api_host, settings.api_port, "--port")
+        with ctx.store() as store:
+            console.print(
+                f"API on http://{settings.api_host}:{settings.api_port}/ ({settings.describe()['database']})"
+            )
+            uvicorn.Server(
+                uvicorn.Config(
+                    api_app(store, settings),
+                    host=settings.api_host,
+                    port=settings.api_port,
+                    log_level="warning",
+                )
+            ).run()

@@ -1,0 +1,195 @@
+"""`pakhuis run`: everything embedded in one process — broker, stream runner, PostgreSQL, API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pakhuis.cli import wiring
+from pakhuis.cli.frame import command, console
+from pakhuis.cli.serving import QuietServer, api_server, check_port_free
+from pakhuis.settings import Settings
+from pakhuis.store import Store
+
+if TYPE_CHECKING:
+    from ingest import EmbeddedBroker, MqttIngest
+    from stream import LocalRunner, RunnerStats
+
+__all__ = ["run"]
+
+# One logger name for the whole command line (the log format shows it).
+log = logging.getLogger("pakhuis")
+
+
+def run(
+    simulate: Annotated[bool, typer.Option(help="Also run simulated air, drain and bridge sensors.")] = False,
+    api_port: Annotated[int, typer.Option(help="Port of the API and page.")] = 8000,
+    mqtt_port: Annotated[int, typer.Option(help="Port of the embedded MQTT broker.")] = 1883,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the embedded database lives (kept between runs).")
+    ] = Path(".pakhuis"),
+    host: Annotated[str, typer.Option(help="Interface the broker and API listen on.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the simulated sensors.")] = 1,
+    sim_interval: Annotated[float, typer.Option(help="Seconds between simulated readings.")] = 5.0,
+) -> None:
+    """Run everything embedded: MQTT broker, stream runner, PostgreSQL and the API."""
+    with command(
+        api_port=api_port,
+        mqtt_port=mqtt_port,
+        data_dir=data_dir,
+        api_host=host,
+        mqtt_bind_host=host,
+        database_url="",
+        mqtt_url="",
+        # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
+        mqtt_protocol="3.1.1",
+        mqtt_client_id="pakhuis-ingest-embedded",
+    ) as ctx:
+        settings = ctx.settings
+        check_port_free(settings.api_host, settings.api_port, "--api-port")
+        check_port_free(settings.mqtt_bind_host, settings.mqtt_port, "--mqtt-port")
+        simulation = _Simulation(seed, sim_interval) if simulate else None
+        with ctx.store() as store:
+            asyncio.run(_run_embedded(settings, store, simulation))
+
+
+@dataclass(frozen=True, slots=True)
+class _Simulation:
+    seed: int
+    interval_s: float
+
+
+@dataclass(slots=True)
+class _Services:
+    """What `pakhuis run` started, so it can stop it in reverse order."""
+
+    broker: EmbeddedBroker
+    runner: LocalRunner
+    runner_task: asyncio.Task[None]
+    sweeper: asyncio.Task[None]
+    ingest: MqttIngest
+    server: QuietServer
+    server_task: asyncio.Task[None]
+    sim_stop: threading.Event
+    sim_thread: threading.Thread | None
+
+
+async def _run_embedded(settings: Settings, store: Store, simulation: _Simulation | None) -> None:
+    stop = wiring.stop_event()
+    services = await _start(settings, store, stop, simulation)
+    _print_banner(settings, simulation)
+    await _report_until(stop, services)
+    await _stop(services, stop)
+    s = services.runner.stats
+    console.print(
+        f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
+        f"{s.dead_letters} dead letters, {s.messages} messages"
+    )
+
+
+async def _start(
+    settings: Settings, store: Store, stop: asyncio.Event, simulation: _Simulation | None
+) -> _Services:
+    from ingest import EmbeddedBroker, MqttIngest
+
+    broker = EmbeddedBroker(settings.mqtt_bind_host, settings.mqtt_port)
+    await broker.start()
+    pipeline = wiring.pipeline(settings, store)
+    runner = wiring.runner(settings, pipeline)
+    runner_task = asyncio.create_task(runner.run())
+    sweeper = asyncio.create_task(wiring.sweep_stale(settings, pipeline, stop))
+    await asyncio.sleep(0)
+    ingest = MqttIngest(
+        wiring.mqtt_options(settings), runner.submit_threadsafe, wiring.message_decoder(settings, store)
+    )
+    await asyncio.to_thread(ingest.start)
+    server = api_server(store, settings)
+    server_task = asyncio.create_task(server.serve())
+    sim_stop = threading.Event()
+    sim_thread = None if simulation is None else _start_simulation(settings, simulation, sim_stop)
+    return _Services(
+        broker, runner, runner_task, sweeper, ingest, server, server_task, sim_stop, sim_thread
+    )
+
+
+def _print_banner(settings: Settings, simulation: _Simulation | None) -> None:
+    host, port = settings.mqtt_endpoint()[:2]
+    console.print(f"pakhuis is running (data in {settings.data_dir.resolve()})")
+    console.print(f"  API and page   http://{settings.api_host}:{settings.api_port}/  (docs: /docs)")
+    console.print(f"  MQTT broker    mqtt://{host}:{port}  topics pakhuis/v1/{{tenant}}/{{sensor}}/native")
+    if simulation is not None:
+        console.print(
+            f"  simulators     air, drain and bridge sensors every {simulation.interval_s:g} s "
+            f"(seed {simulation.seed})"
+        )
+    console.print("  stop with Ctrl-C")
+
+
+async def _stop(services: _Services, stop: asyncio.Event) -> None:
+    """Stop the producers first (simulators, API, MQTT), then drain the runner, then the broker."""
+    services.sim_stop.set()
+    if services.sim_thread is not None:
+        await asyncio.to_thread(services.sim_thread.join, 10)
+    services.server.should_exit = True
+    await services.server_task
+    await asyncio.to_thread(services.ingest.stop)
+    services.runner.stop()
+    stop.set()
+    try:
+        await wiring.finish_runner(services.runner_task)
+    finally:
+        await services.sweeper
+        await services.broker.stop()
+
+
+def _live_line(s: RunnerStats) -> str:
+    return (
+        f"readings stored {s.stored:,} · duplicates {s.duplicates:,} · "
+        f"dead letters {s.dead_letters:,} · messages {s.messages:,}"
+        + (f" · retrying: {s.last_error}" if s.last_error else "")
+    )
+
+
+async def _report_until(stop: asyncio.Event, services: _Services) -> None:
+    """A one-line live count of what was stored, until a signal (or the API or runner dies)."""
+    tty = sys.stdout.isatty()
+    last_print = 0.0
+    while not stop.is_set() and not services.server_task.done() and not services.runner_task.done():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        line = _live_line(services.runner.stats)
+        if tty:
+            console.file.write("\r" + line.ljust(100))
+            console.file.flush()
+        elif time.monotonic() - last_print >= 5.0:
+            console.print(line)
+            last_print = time.monotonic()
+
+
+def _start_simulation(
+    settings: Settings, simulation: _Simulation, stop: threading.Event
+) -> threading.Thread:
+    from sensors_sim import SimulationParams, build_fleet, run_simulation
+
+    host, port = settings.mqtt_endpoint()[:2]
+    fleet = build_fleet(simulation.seed, tenant="demo", air=6, drains=6, bridges=2)
+
+    def target() -> None:
+        try:
+            params = SimulationParams(host=host, port=port, interval_s=simulation.interval_s)
+            run_simulation(fleet, params, stop_event=stop)
+        except Exception:  # a simulator crash is logged and must not take the warehouse down
+            log.exception("simulator stopped")
+
+    thread = threading.Thread(target=target, name="simulators", daemon=True)
+    thread.start()
+    return thread

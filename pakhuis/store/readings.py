@@ -1,0 +1,137 @@
+"""SQL for readings: observations (the hypertable) and the latest value per sensor and quantity.
+
+Writes come from a staged batch (see `batches`); reads are in time order, filtered by tenant,
+sensor, quantity and time range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from pakhuis.quantities import QUANTITIES, Quantity
+from pakhuis.store.connection import Connected
+from pakhuis.store.rows import fetch_all
+
+_INSERT_STAGED = """
+INSERT INTO observations
+    (sensor_id, quantity_id, time, time_end, value, received, quality, source_format, metadata)
+SELECT s.id, r.quantity_id, r.time, r.time_end, r.value, r.received,
+       r.quality::quality_label, r.source_format, r.metadata
+FROM staging_readings r
+JOIN sensors s ON s.tenant = r.tenant AND s.name = r.sensor
+ON CONFLICT ON CONSTRAINT observations_identity DO NOTHING
+"""
+
+# DISTINCT ON keeps one row per key, so the upsert never touches a row twice in one command;
+# the WHERE keeps a late, older reading from overwriting a newer latest value.
+_UPSERT_STAGED_LATEST = """
+INSERT INTO latest AS l (sensor_id, quantity_id, time, time_end, value, received, quality)
+SELECT DISTINCT ON (s.id, r.quantity_id)
+       s.id, r.quantity_id, r.time, r.time_end, r.value, r.received, r.quality::quality_label
+FROM staging_readings r
+JOIN sensors s ON s.tenant = r.tenant AND s.name = r.sensor
+ORDER BY s.id, r.quantity_id, r.time DESC
+ON CONFLICT (sensor_id, quantity_id) DO UPDATE
+SET time = EXCLUDED.time, time_end = EXCLUDED.time_end, value = EXCLUDED.value,
+    received = EXCLUDED.received, quality = EXCLUDED.quality
+WHERE l.time <= EXCLUDED.time
+"""
+
+_LATEST = """
+SELECT s.tenant, s.name AS sensor, s.kind, q.name AS quantity, q.unit,
+       l.time, l.time_end, l.value, l.received, l.quality::text AS quality
+FROM latest l
+JOIN sensors s ON s.id = l.sensor_id
+JOIN quantities q ON q.id = l.quantity_id
+WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+  AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+ORDER BY s.tenant, s.name, q.id
+"""
+
+_OBSERVATIONS = """
+SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit,
+       o.time, o.time_end, o.value, o.quality::text AS quality,
+       o.source_format, o.received, o.metadata
+FROM observations o
+JOIN sensors s ON s.id = o.sensor_id
+JOIN quantities q ON q.id = o.quantity_id
+WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+  AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
+  AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+  AND (%(start)s::timestamptz IS NULL OR o.time >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR o.time < %(end)s)
+ORDER BY o.time, s.tenant, s.name, q.id
+LIMIT %(limit)s
+"""
+
+
+def insert_staged_observations(cur: psycopg.Cursor[Any]) -> int:
+    """Move the staged readings into observations; returns how many were new (not duplicates)."""
+    cur.execute(_INSERT_STAGED)
+    return cur.rowcount
+
+
+def upsert_staged_latest(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute(_UPSERT_STAGED_LATEST)
+
+
+class ReadingQueries(Connected):
+    def latest(self, tenant: str | None = None, quantity: Quantity | None = None) -> list[dict[str, Any]]:
+        with self._connection() as conn:
+            return fetch_all(
+                conn, _LATEST, {"tenant": tenant, "quantity": quantity.value if quantity else None}
+            )
+
+    def observations(
+        self,
+        *,
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Observations in time order; `start` inclusive, `end` exclusive."""
+        params = {
+            "tenant": tenant,
+            "sensor": sensor,
+            "quantity": quantity.value if quantity else None,
+            "start": start,
+            "end": end,
+            "limit": limit,
+        }
+        with self._connection() as conn:
+            return fetch_all(conn, _OBSERVATIONS, params)
+
+    def count_observations(self, tenant: str | None = None) -> int:
+        with self._connection() as conn:
+            row = conn.execute(
+                """SELECT count(*) FROM observations o JOIN sensors s ON s.id = o.sensor_id
+                   WHERE %(tenant)s::text IS NULL OR s.tenant = %(tenant)s""",
+                {"tenant": tenant},
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def series(
+        self, sensor_ids: Sequence[int], quantity: Quantity = Quantity.FILL_LEVEL
+    ) -> dict[int, tuple[list[datetime], list[float]]]:
+        """Time-ordered values of `quantity` per sensor id."""
+        out: dict[int, tuple[list[datetime], list[float]]] = {}
+        if not sensor_ids:
+            return out
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                """SELECT sensor_id, time, value FROM observations
+                   WHERE sensor_id = ANY(%s) AND quantity_id = %s ORDER BY sensor_id, time""",
+                (list(sensor_ids), QUANTITIES[quantity].id),
+            )
+            for sensor_id, time, value in cur:
+                times, values = out.setdefault(int(sensor_id), ([], []))
+                times.append(time)
+                values.append(float(value))
+        return out
