@@ -58,7 +58,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-FloatArray = npt.NDArray[np.float64]
+from geo.fill.encoding import encode_features, feature_categories
+from geo.fill.times import FloatArray
 
 #: Default feature columns (as :func:`geo.spatial.indicators.drain_tree_indicators` and the zone
 #: overlays name them). Any may be absent or NaN.
@@ -76,9 +77,6 @@ FEATURES: tuple[str, ...] = (
     "road_category",
     "district_sludge_m3",
 )
-#: Distance to the nearest tree is capped here (and "no tree" becomes the cap): beyond it a
-#: tree makes no difference, and an unbounded distance would only add noise.
-NEAREST_TREE_CAP_M = 50.0
 #: The model fits log(rate + RATE_OFFSET) (%/day).
 RATE_OFFSET = 0.05
 #: Fewer measured drains than this cannot be cross-validated meaningfully.
@@ -94,51 +92,6 @@ _HGB_PARAMS: dict[str, Any] = {
     "early_stopping": False,
 }
 _GLM_ALPHA = 0.1
-
-
-# --------------------------------------------------------------------------- features
-
-
-def _is_categorical(col: pd.Series) -> bool:
-    """Text-like columns (road category); an object column of booleans or numbers is numeric."""
-    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        return False
-    try:
-        pd.to_numeric(col.dropna())
-    except (ValueError, TypeError):
-        return True
-    return False
-
-
-def _encode(
-    frame: pd.DataFrame, features: Sequence[str], categories: dict[str, tuple[str, ...]]
-) -> FloatArray:
-    """The model's float matrix: absent columns NaN, categories as codes, distances capped."""
-    out = np.full((len(frame), len(features)), np.nan)
-    for j, name in enumerate(features):
-        if name not in frame.columns:
-            continue
-        col = frame[name]
-        if name in categories:
-            codes = {c: float(i) for i, c in enumerate(categories[name])}
-            out[:, j] = [codes.get(str(v), np.nan) if not pd.isna(v) else np.nan for v in col]
-            continue
-        values = pd.to_numeric(
-            col.astype("float64") if pd.api.types.is_bool_dtype(col) else col, errors="coerce"
-        )
-        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        if name == "nearest_tree_m":
-            arr = np.where(np.isnan(arr) | (arr > NEAREST_TREE_CAP_M), NEAREST_TREE_CAP_M, arr)
-        out[:, j] = np.where(np.isfinite(arr), arr, np.nan)
-    return out
-
-
-def _categories(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    return {
-        name: tuple(sorted({str(v) for v in frame[name] if not pd.isna(v)}))
-        for name in features
-        if name in frame.columns and _is_categorical(frame[name])
-    }
 
 
 # --------------------------------------------------------------------------- the model
@@ -177,7 +130,7 @@ class FillModel:
         """
         if len(features) == 0:
             return np.zeros(0), np.zeros(0)
-        x = _encode(features, self.features, self.categories)
+        x = encode_features(features, self.features, self.categories)
         with threadpool_limits(limits=1, user_api="openmp"):
             raw = np.asarray(self.estimator.predict(x), dtype=np.float64)
         s2 = self.sd_log**2
@@ -266,8 +219,8 @@ def fit_fill_model(
     used = tuple(name for name in feature_names if name in frame.columns and frame[name].notna().any())
     if not used:
         raise ValueError(f"none of the feature columns {list(feature_names)} has values")
-    categories = _categories(frame, used)
-    x = _encode(frame, used, categories)
+    categories = feature_categories(frame, used)
+    x = encode_features(frame, used, categories)
     categorical = np.array([name in categories for name in used])
     y = np.log(data.rate + RATE_OFFSET)
     w, noise_var = _weights(data.rate, data.se)
@@ -424,7 +377,6 @@ __all__ = [
     "FEATURES",
     "MIN_BOOSTING_ROWS",
     "MIN_TRAIN_ROWS",
-    "NEAREST_TREE_CAP_M",
     "RATE_OFFSET",
     "FillModel",
     "fit_fill_model",

@@ -166,7 +166,7 @@ def _month_slopes(
 
 
 def fit_seasonal_factors(
-    series: Iterable[tuple[TimesLike, npt.ArrayLike, Sequence[TimesLike]]],
+    series: Iterable[tuple[TimesLike, npt.ArrayLike, Iterable[TimesLike]]],
     *,
     min_readings: int = MIN_READINGS,
     min_span_days: float = 10.0,

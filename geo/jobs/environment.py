@@ -8,7 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from geo.fill.features import drain_environment
+from geo.fill import drain_environment
 from geo.jobs.errors import PlanNotReady
 from geo.jobs.frames import planning_drain_frame, tree_frame
 from geo.plan import PlanConfig, zone_rules

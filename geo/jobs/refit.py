@@ -19,6 +19,7 @@ import pandas as pd
 
 from geo.fill import (
     FEATURES,
+    GROUPS,
     FillModel,
     FillRateFit,
     SeasonalFactors,
@@ -28,7 +29,6 @@ from geo.fill import (
     fit_seasonal_factors,
     shrink,
 )
-from geo.fill.features import GROUPS
 from geo.jobs.environment import environment
 from geo.jobs.errors import PlanNotReady
 from geo.jobs.fill_states import DrainRates, state_rows

@@ -163,4 +163,3 @@ def _tree_rows(frame: gpd.GeoDataFrame) -> list[TreeRow]:
             frame["id"], frame.geometry, frame["species"], frame["genus"], frame["leaf_class"], strict=True
         )
     ]
-

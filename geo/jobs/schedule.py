@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo.fill.features import GROUPS
+from geo.fill import GROUPS
 from geo.jobs.environment import environment
 from geo.jobs.errors import PlanNotReady
 from geo.plan import (

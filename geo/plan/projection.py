@@ -232,4 +232,3 @@ def subset(state: DrainState, idx: np.ndarray) -> DrainState:
         last_cleaning_day=state.last_cleaning_day[idx],
         leaf_dominated=state.leaf_dominated[idx],
     )
-

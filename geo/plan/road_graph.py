@@ -110,4 +110,3 @@ def directed_edges(seg: Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     first = np.ones(len(frm), dtype=bool)
     first[1:] = (frm[1:] != frm[:-1]) | (to[1:] != to[:-1])
     return frm[first], to[first], time[first], length[first]
-

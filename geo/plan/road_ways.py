@@ -16,6 +16,8 @@ import shapely
 
 __all__ = ["NO_ACCESS", "TRUCK_SPEEDS_KMH", "Ways", "select_ways"]
 
+# km/h a loaded suction truck keeps on each OSM `highway` type when the way has no usable
+# `maxspeed` (below the legal limits: urban junctions, parked cars, a 30-tonne vehicle).
 # A way whose `highway` is not listed here is not used: footway, cycleway, path, steps,
 # pedestrian, bridleway, track (unpaved, field access), busway (buses only), construction,
 # proposed, platform, ... A way without any `highway` value (a non-OSM road file) is used at
@@ -159,4 +161,3 @@ def select_ways(
         node_ids,
         dict(excluded),
     )
-

@@ -39,7 +39,15 @@ from geo.spatial import metric_crs
 
 __all__ = ["RoadNetwork", "RoadNetworkError"]
 
-# km/h a loaded suction truck keeps on each OSM `highway` type when the way has no usable
+# km/h on a line without a `highway` value (a city's own road register rather than OSM)
+DEFAULT_SPEED_KMH = 30.0
+# the legal limit of a heavy truck: caps every `maxspeed`
+MAX_TRUCK_SPEED_KMH = 80.0
+# longer straight segments get intermediate vertices (m), so points snap near where they are
+MAX_EDGE_M = 50.0
+# the last metres from the road to a point are a hose, a walk or a manoeuvre: this pace
+SNAP_SPEED_KMH = 6.0
+
 _SCALE = float(2**30)  # time (ds) * _SCALE + length (dm): exact in float64 below 2**53
 
 
@@ -75,9 +83,9 @@ class RoadNetwork:
         path: str | Path,
         *,
         speeds_kmh: Mapping[str, float] | None = None,
-        default_speed_kmh: float = 30.0,
-        max_speed_kmh: float = 80.0,
-        max_edge_m: float | None = 50.0,
+        default_speed_kmh: float = DEFAULT_SPEED_KMH,
+        max_speed_kmh: float = MAX_TRUCK_SPEED_KMH,
+        max_edge_m: float | None = MAX_EDGE_M,
         layer: str | None = None,
     ) -> RoadNetwork:
         """Read any line file geopandas reads (GeoJSON, GeoPackage, shapefile, ...); see
@@ -101,9 +109,9 @@ class RoadNetwork:
         gdf: gpd.GeoDataFrame,
         *,
         speeds_kmh: Mapping[str, float] | None = None,
-        default_speed_kmh: float = 30.0,
-        max_speed_kmh: float = 80.0,
-        max_edge_m: float | None = 50.0,
+        default_speed_kmh: float = DEFAULT_SPEED_KMH,
+        max_speed_kmh: float = MAX_TRUCK_SPEED_KMH,
+        max_edge_m: float | None = MAX_EDGE_M,
         name: str = "road frame",
     ) -> RoadNetwork:
         """Build the graph from (Multi)LineStrings in any CRS.
@@ -175,7 +183,7 @@ class RoadNetwork:
         points_lonlat: Sequence[tuple[float, float]] | np.ndarray,
         *,
         max_snap_m: float = MAX_SNAP_M,
-        snap_speed_kmh: float = 6.0,
+        snap_speed_kmh: float = SNAP_SPEED_KMH,
         by: Literal["time", "distance"] = "time",
     ) -> TravelMatrix:
         """Distances and durations between all points along the fastest (`by="time"`) or

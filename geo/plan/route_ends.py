@@ -91,4 +91,3 @@ def greedy(
 
 def within(route: TruckRoute, capacity_m3: float, shift_s: float) -> bool:
     return route.duration_s <= shift_s + 1e-6 and all(v.load_m3 <= capacity_m3 + 1e-9 for v in route.visits)
-

@@ -157,4 +157,3 @@ def gpx(plan: RoutePlan) -> str:
         for lon, lat in route.geometry():
             point("trkpt", seg, lon, lat)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
-

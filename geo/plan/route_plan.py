@@ -212,4 +212,3 @@ def plan_from_sequences(
         solver=dict(solver or {}),
         start_time=start_time,
     )
-

@@ -134,4 +134,3 @@ def start_solution(
         if acts:
             routes.append(pyvrp.Route(data, acts, 0))
     return pyvrp.Solution(data, routes)
-

@@ -101,4 +101,3 @@ def compute_schedule(
         Schedule(params, due, considered=len(state.drain_id), assumed_cleanings=int(assumed.sum())),
         table,
     )
-

@@ -131,4 +131,3 @@ def read_result(
         "prize_per_stop": prize,
     }
     return sequences, left_out, figures
-

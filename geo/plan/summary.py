@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo.fill.features import DISTRICT_CELL_M
+from geo.fill import DISTRICT_CELL_M
 from geo.plan.config import PlanConfig
 from geo.plan.projection import (
     LEAF_FALL_MONTHS,

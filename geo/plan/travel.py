@@ -151,4 +151,3 @@ def straight_line_matrix(
         source="straight line",
         nearest_road_m=np.zeros(n),
     )
-

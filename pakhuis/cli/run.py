@@ -22,7 +22,7 @@ from pakhuis.store import Store
 
 if TYPE_CHECKING:
     from ingest import EmbeddedBroker, MqttIngest
-    from stream import LocalRunner, RunnerStats
+    from stream import LocalRunner, PipelineOutcome, RunnerStats
 
 __all__ = ["run"]
 
@@ -73,7 +73,7 @@ class _Services:
     """What `pakhuis run` started, so it can stop it in reverse order."""
 
     broker: EmbeddedBroker
-    runner: LocalRunner
+    runner: LocalRunner[PipelineOutcome]
     runner_task: asyncio.Task[None]
     sweeper: asyncio.Task[None]
     ingest: MqttIngest

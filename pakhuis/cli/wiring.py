@@ -90,12 +90,11 @@ def _log_alerts(outcome: PipelineOutcome) -> None:
         )
 
 
-def runner(settings: Settings, stream_pipeline: StreamPipeline) -> LocalRunner:
+def runner(settings: Settings, stream_pipeline: StreamPipeline) -> LocalRunner[PipelineOutcome]:
     from stream import LocalRunner
 
     return LocalRunner(
-        # The runner reads only the outcome's counts; its handler type is narrower (asked of stream/).
-        stream_pipeline,  # type: ignore[arg-type]
+        stream_pipeline,
         on_outcome=_log_alerts,
         max_readings=settings.batch_max_readings,
         max_seconds=settings.batch_max_seconds,

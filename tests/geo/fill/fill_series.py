@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geo.fillrate import SeasonalFactors
+from geo.fill.seasonal import SeasonalFactors
 from sensors_sim.drain import leaf_factor
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from geo.fillrate import (
+from geo.fill import (
     MIN_READINGS,
     MIN_SPAN_DAYS,
     SeasonalFactors,
@@ -18,7 +18,7 @@ from geo.fillrate import (
     fit_seasonal_factors,
     time_to_reach,
 )
-from tests.geo.fill_series import SimDrain, leaf_season, simulate_drain
+from tests.geo.fill.fill_series import SimDrain, leaf_season, simulate_drain
 
 DAY = np.timedelta64(86_400, "s")
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from geo.fillmodel import FEATURES, MIN_BOOSTING_ROWS, MIN_TRAIN_ROWS, FillModel, fit_fill_model, shrink
-from geo.fillrate import fit_fill_rate
-from tests.geo.fill_series import simulate_drain
+from geo.fill.measured import fit_fill_rate
+from geo.fill.predicted import FEATURES, MIN_BOOSTING_ROWS, MIN_TRAIN_ROWS, FillModel, fit_fill_model, shrink
+from tests.geo.fill.fill_series import simulate_drain
 
 ROAD_EFFECT = {"residential": 0.0, "collector": 0.15, "arterial": 0.3}
 
