@@ -8,6 +8,7 @@ cannot help), and the store keeps working once the cause is gone.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -98,6 +99,17 @@ def test_lost_database_is_store_unavailable_until_it_returns(
         assert store.count_observations() == 1, "nothing of the failed write may be stored"
 
         proxy.replug()
+        # The pool reconnects in the background with its own backoff, which may outlast one
+        # acquire timeout: the store must be usable again within a bounded time, not at once.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                remote.ping()
+                break
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         assert remote.write_batch([_reading(seconds=1)]).inserted == 1
     assert store.count_observations() == 2
 
