@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from geo._lazy import lazy_attributes
 from geo.spatial import (
     CellAggregate,
     GridIndex,
@@ -229,12 +230,10 @@ __all__ = [
 ]
 
 
+_lazy_name = lazy_attributes(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBROOMS:
         return importlib.import_module(f"geo.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy_name(name)

@@ -17,9 +17,9 @@ The numpy-only modules are imported eagerly; `predicted` (scikit-learn) and `fea
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from geo._lazy import lazy_attributes
 from geo.fill.cleanings import (
     DROP_WINDOW_HOURS,
     MIN_DROP,
@@ -96,10 +96,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo.fill' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -16,8 +16,9 @@ need geopandas, scikit-learn, PyVRP), so `import geo.jobs` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from geo._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from geo.jobs.cleanings import CleaningsReport, load_cleanings, record_cleanings
@@ -79,10 +80,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo.jobs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

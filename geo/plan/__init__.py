@@ -20,9 +20,9 @@ a config cheaply.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from geo._lazy import lazy_attributes
 from geo.plan.config import DEFAULT_HORIZON_DAYS, PlanConfig, plan_default
 
 if TYPE_CHECKING:
@@ -141,10 +141,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo.plan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -15,9 +15,9 @@ so importing this package stays cheap for a process that only wants the kernels.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from geo._lazy import lazy_attributes
 from geo.spatial.cells import CellAggregate, grid_aggregate
 from geo.spatial.grid import GridIndex, NearbySummary, counts_within, leaf_load, nearest_distances
 from geo.spatial.interpolate import idw
@@ -62,10 +62,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geo.spatial' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
