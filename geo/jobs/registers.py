@@ -4,14 +4,14 @@ replacing the previous load, with a report in numbers (stored, rejected by reaso
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
 
 from geo.plan import PlanConfig
-from geo.registers import LoadResult, read_points, read_trees, read_zones
+from geo.registers import LoadResult, ReadOptions, points_of, read_zones, trees_of
 from pakhuis.store import DrainRow, Store, TreeRow
 
 __all__ = ["RegisterLoadReport", "ZoneLoadReport", "load_drains", "load_trees", "load_zones"]
@@ -48,54 +48,19 @@ class ZoneLoadReport:
         return f"{self.summary}\n{stored}"
 
 
-def load_drains(
-    store: Store,
-    path: Path,
-    *,
-    x: str | None = None,
-    y: str | None = None,
-    lon: str | None = None,
-    lat: str | None = None,
-    crs: str | None = None,
-    id_column: str | None = None,
-    layer: str | None = None,
-) -> RegisterLoadReport:
+def load_drains(store: Store, path: Path, options: ReadOptions | None = None) -> RegisterLoadReport:
     """Replace the drain register with the points in `path` (any format geopandas reads, or
     CSV); the rows' other columns are kept (district/buurt codes feed the fill model)."""
     started = time.perf_counter()
-    result = read_points(
-        path, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer, keep_attributes=True
-    )
+    result = points_of(path, replace(options or ReadOptions(), keep_attributes=True))
     count = store.replace_drains(_drain_rows(result.frame), source=str(path), rejected=len(result.rejected))
     return _report("drains", path, count, result, started)
 
 
-def load_trees(
-    store: Store,
-    path: Path,
-    *,
-    x: str | None = None,
-    y: str | None = None,
-    lon: str | None = None,
-    lat: str | None = None,
-    crs: str | None = None,
-    id_column: str | None = None,
-    species_column: str | None = None,
-    layer: str | None = None,
-) -> RegisterLoadReport:
+def load_trees(store: Store, path: Path, options: ReadOptions | None = None) -> RegisterLoadReport:
     """Replace the tree register with `path`; species are mapped to leaf classes."""
     started = time.perf_counter()
-    result = read_trees(
-        path,
-        x=x,
-        y=y,
-        lon=lon,
-        lat=lat,
-        crs=crs,
-        id_column=id_column,
-        species_column=species_column,
-        layer=layer,
-    )
+    result = trees_of(path, options or ReadOptions())
     count = store.replace_trees(_tree_rows(result.frame), source=str(path), rejected=len(result.rejected))
     return _report("trees", path, count, result, started)
 

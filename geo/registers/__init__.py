@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from geo.registers.errors import RegisterError
     from geo.registers.leafclasses import LeafClassTable, LeafInfo, classify, classify_series, default_table
     from geo.registers.numbers import parse_decimal
-    from geo.registers.points import read_points
+    from geo.registers.options import ReadOptions
+    from geo.registers.points import points_of, read_points
     from geo.registers.results import LoadCounts, LoadResult, TreeLoadResult
     from geo.registers.source import read_source
     from geo.registers.source_crs import guess_crs
-    from geo.registers.trees import read_trees
+    from geo.registers.trees import read_trees, trees_of
     from geo.registers.zones import DEFAULT_BUFFER_M, ZONE_KINDS, ZoneKind, ZoneLoad, drain_zones, read_zones
 
 # name -> module, imported on first attribute access (these modules import pandas / geopandas)
@@ -38,6 +39,8 @@ _LAZY = {
     "classify_series": "geo.registers.leafclasses",
     "default_table": "geo.registers.leafclasses",
     "parse_decimal": "geo.registers.numbers",
+    "ReadOptions": "geo.registers.options",
+    "points_of": "geo.registers.points",
     "read_points": "geo.registers.points",
     "LoadCounts": "geo.registers.results",
     "LoadResult": "geo.registers.results",
@@ -45,6 +48,7 @@ _LAZY = {
     "read_source": "geo.registers.source",
     "guess_crs": "geo.registers.source_crs",
     "read_trees": "geo.registers.trees",
+    "trees_of": "geo.registers.trees",
     "DEFAULT_BUFFER_M": "geo.registers.zones",
     "ZONE_KINDS": "geo.registers.zones",
     "ZoneKind": "geo.registers.zones",
@@ -61,6 +65,7 @@ __all__ = [
     "LeafInfo",
     "LoadCounts",
     "LoadResult",
+    "ReadOptions",
     "RegisterError",
     "TreeLoadResult",
     "WorkOrder",
@@ -74,11 +79,13 @@ __all__ = [
     "guess_crs",
     "parse_decimal",
     "parse_work_orders",
+    "points_of",
     "read_points",
     "read_source",
     "read_trees",
     "read_work_orders",
     "read_zones",
+    "trees_of",
 ]
 
 

@@ -40,7 +40,7 @@ from geo.registers.source import read_source
 from geo.registers.source_crs import WGS84, settle_crs
 from geo.registers.species import row_species
 
-__all__ = ["ID_COLUMNS", "read_points", "read_register"]
+__all__ = ["ID_COLUMNS", "points_of", "read_points", "read_register"]
 
 ID_COLUMNS = (
     "id", "objectid", "elementnr", "elementnummer", "boomnummer", "boomnr", "boomid", "treeid",
@@ -86,7 +86,12 @@ def read_points(
         keep_attributes=keep_attributes,
         outlier_km=outlier_km,
     )
-    result, _ = read_register(Path(path), options)
+    return points_of(Path(path), options)
+
+
+def points_of(path: Path, options: ReadOptions) -> LoadResult:
+    """:func:`read_points` for options already gathered (and checked) in a :class:`ReadOptions`."""
+    result, _ = read_register(path, options)
     return result
 
 

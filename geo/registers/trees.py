@@ -17,7 +17,7 @@ from geo.registers.points import read_register
 from geo.registers.results import TreeLoadResult
 from geo.registers.source_crs import WGS84
 
-__all__ = ["read_trees"]
+__all__ = ["read_trees", "trees_of"]
 
 # How a name the leaf-class table can place matched it; "empty" and "unresolved" cannot.
 _PLACED = ("species", "genus", "name")
@@ -58,7 +58,12 @@ def read_trees(
         keep_attributes=keep_attributes,
         outlier_km=outlier_km,
     )
-    base, candidates = read_register(Path(path), options)
+    return trees_of(Path(path), options, table)
+
+
+def trees_of(path: Path, options: ReadOptions, table: LeafClassTable | None = None) -> TreeLoadResult:
+    """:func:`read_trees` for options already gathered (and checked) in a :class:`ReadOptions`."""
+    base, candidates = read_register(path, options)
     leaf_table = table if table is not None else default_table()
     frame = base.frame
     leaf, chosen = _leaf_classes(leaf_table, frame["species"], candidates)

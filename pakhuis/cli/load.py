@@ -34,11 +34,12 @@ def load_drains(
 ) -> None:
     """Replace the drain register with the points in FILE (GeoJSON, GeoPackage, Shapefile, CSV)."""
     from geo.jobs import load_drains
+    from geo.registers import ReadOptions
 
-    with command() as ctx, ctx.store() as store:
-        report = load_drains(
-            store, file, x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer
-        )
+    with command() as ctx:
+        options = ReadOptions(x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, layer=layer)
+        with ctx.store() as store:
+            report = load_drains(store, file, options)
     console.print(str(report))
 
 
@@ -56,20 +57,15 @@ def load_trees(
 ) -> None:
     """Replace the tree register with FILE; species are mapped to leaf classes (large, small, needle)."""
     from geo.jobs import load_trees
+    from geo.registers import ReadOptions
 
-    with command() as ctx, ctx.store() as store:
-        report = load_trees(
-            store,
-            file,
-            x=x,
-            y=y,
-            lon=lon,
-            lat=lat,
-            crs=crs,
-            id_column=id_column,
-            species_column=species_column,
+    with command() as ctx:
+        options = ReadOptions(
+            x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, species_column=species_column,
             layer=layer,
         )
+        with ctx.store() as store:
+            report = load_trees(store, file, options)
     console.print(str(report))
 
 
