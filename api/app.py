@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
+from api.body_limit import BodyLimit
 from api.bridge import MqttBridge
 from api.errors import install_error_handlers
+from api.limits import ApiLimits
+from api.responses import COMMON_ERRORS
 from api.routers import (
     alerts,
     deadletter,
-    health,
     http_ingest,
     metrics,
     observations,
@@ -20,8 +22,11 @@ from api.routers import (
     registers,
     sensors,
 )
+from api.routers import health as health_routes
+from api.strict import refuse_control_characters
 from geo.plan import PlanConfig
 from pakhuis import __version__
+from pakhuis.health import HealthBoard
 from pakhuis.store import Store
 
 
@@ -31,6 +36,8 @@ def create_app(
     bridge: MqttBridge | None = None,
     http_ingest_tenant: str = "public",
     plan_config: PlanConfig | None = None,
+    limits: ApiLimits | None = None,
+    health_board: HealthBoard | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="pakhuis",
@@ -38,23 +45,27 @@ def create_app(
         description="The city's sensor data warehouse: sensors, readings, dead letters.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # Every route: no control characters in any path or query parameter (400 naming it).
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.store = store
     # HTTP ingest (TTN webhooks, Sensor.Community pushes) is published to the broker through this.
     app.state.bridge = bridge
+    # The components /health reports (issue 11 part 3); None: the database only.
+    app.state.health = health_board
     app.state.http_ingest_tenant = http_ingest_tenant
     # Thresholds, intervals, trucks and sites for the drain-cleaning schedule and routes.
     app.state.plan_config = plan_config or PlanConfig()
+    # Body sizes (per path) and the page cap of observations and dead letters.
+    app.state.limits = limits or ApiLimits()
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(sensors.router, prefix="/api/v1")
-    app.include_router(observations.router, prefix="/api/v1")
-    app.include_router(deadletter.router, prefix="/api/v1")
-    app.include_router(alerts.router, prefix="/api/v1")
-    app.include_router(registers.router, prefix="/api/v1")
-    app.include_router(planning.router, prefix="/api/v1")
-    app.include_router(http_ingest.router)
-    app.include_router(metrics.router)
+    app.add_middleware(BodyLimit, limits=app.state.limits)
+    # The common error responses are declared once, per router, in the OpenAPI document.
+    app.include_router(health_routes.router, responses=COMMON_ERRORS)
+    for router in (sensors, observations, deadletter, alerts, registers, planning):
+        app.include_router(router.router, prefix="/api/v1", responses=COMMON_ERRORS)
+    app.include_router(http_ingest.router, responses=COMMON_ERRORS)
+    app.include_router(metrics.router, responses=COMMON_ERRORS)
 
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
 

@@ -46,10 +46,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = f"no resource at {request.url.path}"
-    return error_response(exc.status_code, code, message)
+    response = error_response(exc.status_code, code, message)
+    # e.g. the `Allow` header of a 405, which clients (and RFC 9110) expect.
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's server-error middleware logs the traceback and calls this for the reply: the
+    # documented JSON shape, nothing of the exception shown to the client.
+    return error_response(500, "internal_error", "internal error; the server log has the details")
+
+
+class NotConfigured(PakhuisError):
+    """A setting this request needs is not set; the hint names it."""
+
+    status = 409
+    code = "not_configured"
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PakhuisError, _pakhuis_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -7,23 +7,32 @@ has to find the fields in its own format.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingest.context import DecodeContext
 from ingest.units import UnknownUnit, to_canonical
 from ingest.validate import check_time, check_value
+from pakhuis.pgtext import clean_json
 from pakhuis.quantities import QUANTITIES, Quantity, parse_quantity
 from pakhuis.reading import Reading, Rejection
+
+_ISO_8601_CHARS = re.compile(r"[0-9TtWZz:+.,\- ]{4,40}")
 
 
 def parse_time(text: Any, field: str, item: int | None) -> datetime | Rejection:
     """An ISO-8601 date-time with an offset, as UTC; naive or malformed times are refused."""
     if not isinstance(text, str):
         return Rejection("bad_time", f"{field} must be an ISO-8601 string, got {type(text).__name__}", item)
+    text = text.strip()
     try:
-        value = datetime.fromisoformat(text.strip())
+        # fromisoformat takes any character as the date/time separator and ignores a trailing
+        # NUL: only ISO-8601 characters may make a time.
+        value = datetime.fromisoformat(text) if _ISO_8601_CHARS.fullmatch(text) else None
     except ValueError:
+        value = None
+    if value is None:
         return Rejection("bad_time", f"{field} {text!r} is not an ISO-8601 date-time", item)
     if value.tzinfo is None:
         return Rejection(
@@ -92,6 +101,9 @@ def build_reading(
     if ctx.received - time > timedelta(seconds=ctx.late_after_s):
         # Late data is kept (a sensor that was offline catches up) but marked as such.
         metadata = {**(metadata or {}), "late": True}
+    if metadata:
+        # Metadata quotes the payload (a gateway id, a resultTime): cleaned for jsonb.
+        metadata = clean_json(metadata)
     return Reading(
         tenant=tenant,
         sensor=sensor,

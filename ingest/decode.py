@@ -22,6 +22,8 @@ from ingest.context import DecodeContext, Decoded, Mappings
 from ingest.directory import SensorDirectory
 from ingest.mappings import load_mappings
 from ingest.topics import TopicError, parse_topic
+from pakhuis.errors import StoreUnavailable
+from pakhuis.pgtext import is_identifier
 from pakhuis.reading import DeadLetter, Envelope, Reading, Rejection
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,7 @@ DECODERS: dict[str, Decoder] = {
 }
 FORMATS = (*DECODERS, ttn.FORMAT, sta.FORMAT)
 
-_TTN_TOPIC = re.compile(r"^v3/([^/@]+)@([^/]+)/devices/([^/]+)/up$")
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_TTN_TOPIC = re.compile(r"v3/([^/@]+)@([^/]+)/devices/([^/]+)/up")
 
 
 class MessageDecoder:
@@ -71,6 +72,8 @@ class MessageDecoder:
         )
         try:
             decoder_name, decoded = self._route(topic, payload, context)
+        except StoreUnavailable:
+            raise  # an outage (a registry lookup), not the message's fault: it stays unacknowledged
         except Exception as exc:  # logged and dead-lettered with the raw bytes, never swallowed
             # A decoder bug must not stop ingest or lose the message: it becomes a dead letter
             # that can be replayed once the decoder is fixed.
@@ -108,8 +111,8 @@ class MessageDecoder:
             )
             return _format_of(topic), Decoded([], [limit], tenant=_tenant_of(topic))
         if topic.startswith("v3/"):
-            match = _TTN_TOPIC.match(topic)
-            if match is None or not (_IDENTIFIER.match(match[2]) and _IDENTIFIER.match(match[3])):
+            match = _TTN_TOPIC.fullmatch(topic)
+            if match is None or not (is_identifier(match[2]) and is_identifier(match[3])):
                 return ttn.FORMAT, Decoded(
                     [],
                     [
@@ -165,7 +168,7 @@ def _format_of(topic: str) -> str:
 
 
 def _tenant_of(topic: str) -> str | None:
-    match = _TTN_TOPIC.match(topic)
+    match = _TTN_TOPIC.fullmatch(topic)
     if match:
         return match[2]
     parts = topic.split("/")

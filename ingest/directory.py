@@ -7,16 +7,23 @@ Datastream is picked up within seconds.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from ingest.context import Datastream
+from pakhuis.errors import StoreUnavailable
 from pakhuis.quantities import parse_quantity
 from pakhuis.reading import Reading, Rejection
 
+log = logging.getLogger(__name__)
+
 Policy = Literal["auto_register", "reject"]
+# While the database is down, tenant policies are asked for again this often (each try may
+# wait for the pool's timeout).
+_RETRY_POLICIES_S = 30.0
 
 
 class SensorDirectory:
@@ -38,16 +45,38 @@ class SensorDirectory:
         self._unknown_until: dict[tuple[str, str], float] = {}
         self._policies: dict[str, str] = {}
         self._policies_until = 0.0
+        self._policies_loaded = False
         self._streams: dict[str, tuple[float, Datastream | None]] = {}
         self._lock = threading.Lock()
 
     def policy(self, tenant: str) -> str:
         now = time.monotonic()
         with self._lock:
-            if now >= self._policies_until:
-                self._policies = self._tenant_policies()
+            refresh = now >= self._policies_until
+            if refresh and self._policies_loaded:
+                # The others go on with the policies last read while this thread refreshes them.
                 self._policies_until = now + self._ttl_s
+        if refresh:
+            self._refresh_policies()
+        with self._lock:
             return self._policies.get(tenant, self._default_policy)
+
+    def _refresh_policies(self) -> None:
+        try:
+            policies = self._tenant_policies()
+        except StoreUnavailable:
+            if not self._policies_loaded:
+                raise  # nothing to decide with yet: the message waits for the database
+            # Decide with the policies last read (a policy change waits for the database):
+            # ingest to Kafka must not stop while PostgreSQL is down; ask again in a while.
+            log.warning("tenant policies not refreshed (database unavailable); using the last ones")
+            with self._lock:
+                self._policies_until = time.monotonic() + max(self._ttl_s, _RETRY_POLICIES_S)
+            return
+        with self._lock:
+            self._policies = policies
+            self._policies_loaded = True
+            self._policies_until = time.monotonic() + self._ttl_s
 
     def is_known(self, tenant: str, sensor: str) -> bool:
         key = (tenant, sensor)

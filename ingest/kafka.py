@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from pakhuis.codec import KafkaTopics, encode_dead_letter, encode_sensor_readings, sensor_key
 from pakhuis.errors import ServiceStartError
 from pakhuis.reading import Envelope, Reading
+from pakhuis.store.deadletters import DEFAULT_MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,12 @@ class KafkaHandoff:
         max_pending: int = 20_000,
         linger_s: float = 0.005,
         max_record_readings: int = 1000,
+        deadletter_max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self._topics = topics
+        # Dead letters travel capped: an oversized message (refused as payload_too_large) would
+        # otherwise exceed Kafka's record limit and be produced again forever.
+        self._deadletter_max_payload_bytes = deadletter_max_payload_bytes
         self._linger_s = linger_s
         self._max_record_readings = max_record_readings
         self._producer = Producer(
@@ -142,8 +147,9 @@ class KafkaHandoff:
             self._produce_readings(*full)
         if letter is not None:
             # Keyed by the MQTT topic: a device's refused messages stay together and in order.
+            capped = letter.capped(self._deadletter_max_payload_bytes)
             self._produce(
-                [pending], self._topics.deadletter, envelope.topic.encode(), encode_dead_letter(letter)
+                [pending], self._topics.deadletter, envelope.topic.encode(), encode_dead_letter(capped)
             )
 
     # -- internals ---------------------------------------------------------------------------

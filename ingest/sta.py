@@ -14,6 +14,7 @@ import re
 from ingest.build import build_reading, number, parse_time
 from ingest.context import DecodeContext, Decoded
 from ingest.jsondoc import load_json
+from pakhuis.pgtext import clean_text
 from pakhuis.reading import Rejection
 
 FORMAT = "sta"
@@ -21,7 +22,7 @@ _DATASTREAM_TOPIC = re.compile(r"^v1\.1/Datastreams\((?:'([^']+)'|([^)']+))\)/Ob
 
 
 def datastream_from_topic(topic: str) -> str | None:
-    match = _DATASTREAM_TOPIC.match(topic)
+    match = _DATASTREAM_TOPIC.fullmatch(topic)
     return (match[1] or match[2]) if match else None
 
 
@@ -41,6 +42,11 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
                 [], [Rejection("missing_field", "the Observation names no Datastream (Datastream@iot.id)")]
             )
         datastream_id = str(ref)
+    if len(datastream_id) > 200 or clean_text(datastream_id) != datastream_id:
+        # Looked up in the database: NUL, control characters and lone surrogates never name one.
+        return Decoded(
+            [], [Rejection("unknown_datastream", f"Datastream id {datastream_id[:200]!r} is not a valid id")]
+        )
     datastream = ctx.datastreams(datastream_id)
     if datastream is None:
         return Decoded(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from pakhuis.pgtext import is_identifier
+
 TOPIC_PREFIX = "pakhuis/v1"
-# Tenant and sensor ids end up in URLs, file names and SQL parameters: keep them plain.
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +26,8 @@ def parse_topic(topic: str) -> TopicInfo:
         raise TopicError(f"topic {topic!r} does not match {TOPIC_PREFIX}/{{tenant}}/{{sensor}}/{{format}}")
     tenant, sensor, fmt = parts[2], parts[3], parts[4]
     for label, value in (("tenant", tenant), ("sensor", sensor)):
-        if not _IDENTIFIER.match(value):
+        # The whole id (`fullmatch`): "demo\n" would be a look-alike tenant.
+        if not is_identifier(value):
             raise TopicError(
                 f"{label} id {value!r} in topic {topic!r} is not 1-64 letters, digits or . _ : -"
             )

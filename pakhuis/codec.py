@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pakhuis.alerts import Alert
+from pakhuis.pgtext import is_identifier
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, QualityLabel, Reading, Rejection
 
@@ -83,6 +84,9 @@ def encode_sensor_readings(readings: list[Reading]) -> bytes:
 def decode_sensor_readings(data: bytes) -> list[Reading]:
     doc = json.loads(data)
     tenant, sensor = doc["tenant"], doc["sensor"]
+    # Ingest only writes ids it took from a valid topic; anything else is a foreign writer.
+    if not (is_identifier(tenant) and is_identifier(sensor)):
+        raise ValueError(f"tenant {tenant!r} / sensor {sensor!r} are not identifiers")
     return [
         Reading(
             tenant=tenant,
@@ -108,6 +112,7 @@ def encode_dead_letter(letter: DeadLetter) -> bytes:
             "decoder": letter.decoder,
             "tenant": letter.tenant,
             "received": letter.received.isoformat(),
+            "size": letter.payload_size,
             "rejections": [{"code": r.code, "reason": r.reason, "item": r.item} for r in letter.rejections],
         },
         separators=(",", ":"),
@@ -123,6 +128,7 @@ def decode_dead_letter(data: bytes) -> DeadLetter:
         rejections=tuple(Rejection(r["code"], r["reason"], r["item"]) for r in doc["rejections"]),
         received=datetime.fromisoformat(doc["received"]),
         tenant=doc["tenant"],
+        payload_size=size if isinstance(size := doc.get("size"), int) else None,
     )
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from pakhuis.pgtext import clean_text, is_identifier
 from pakhuis.quantities import QUANTITIES, Quantity, SensorKind
 
 
@@ -61,6 +62,12 @@ class Rejection:
     item: int | None = None
     """Index of the refused item in a list payload; None when the whole message was refused."""
 
+    def __post_init__(self) -> None:
+        # Reasons quote the payload (a quantity "no2\u0000"): cleaned here, where every reason
+        # is made, so no refusal can carry what the database refuses to store.
+        object.__setattr__(self, "code", clean_text(self.code)[:64])
+        object.__setattr__(self, "reason", clean_text(self.reason)[:2000])
+
     def describe(self) -> str:
         return self.reason if self.item is None else f"item {self.item}: {self.reason}"
 
@@ -75,6 +82,32 @@ class DeadLetter:
     rejections: tuple[Rejection, ...]
     received: datetime
     tenant: str | None = None
+    payload_size: int | None = None
+    """Size of the message as received when `payload` holds only its first bytes (see `capped`)."""
+
+    def __post_init__(self) -> None:
+        # The one place every dead letter is made (decoders, stream, Faust): what reaches the
+        # database must be storable, or writing the refusal would itself fail.
+        object.__setattr__(self, "topic", clean_text(self.topic)[:1000])
+        object.__setattr__(self, "decoder", clean_text(self.decoder)[:64])
+        if self.tenant is not None and not is_identifier(self.tenant):
+            object.__setattr__(self, "tenant", None)  # a look-alike tenant ("demo\n") is no tenant
+        if not self.rejections:
+            object.__setattr__(self, "rejections", (Rejection("refused", "refused without a reason"),))
+
+    @property
+    def original_size(self) -> int:
+        return len(self.payload) if self.payload_size is None else self.payload_size
+
+    @property
+    def truncated(self) -> bool:
+        return self.original_size > len(self.payload)
+
+    def capped(self, max_bytes: int) -> DeadLetter:
+        """This letter with at most the first `max_bytes` of its payload (and its original size)."""
+        if len(self.payload) <= max_bytes:
+            return self
+        return replace(self, payload=self.payload[:max_bytes], payload_size=self.original_size)
 
     @property
     def reason_code(self) -> str:

@@ -64,8 +64,32 @@ class Settings(BaseSettings):
     # Receive Maximum): bounds memory and keeps well clear of 16-bit message-id exhaustion.
     mqtt_max_inflight: int = Field(1000, ge=1, le=65535)
 
+    # -- connection pools (issue 11 part 3): reads cannot starve writes ---------------------
+    # Each role gets its own pool, so 200 heavy API reads cannot take the connection a
+    # tenant-policy lookup of the ingest or a batch write of the stream needs. `health` is the
+    # /health database ping (its own connection: a busy API pool must not read as "down");
+    # `cli` is every other command (load, plan, db, ...).
+    store_pool_api: int = Field(8, ge=1, le=1000)
+    store_pool_ingest: int = Field(2, ge=1, le=1000)
+    store_pool_stream: int = Field(4, ge=1, le=1000)
+    store_pool_health: int = Field(1, ge=1, le=10)
+    store_pool_cli: int = Field(8, ge=1, le=1000)
+    # How long a caller waits for a pooled connection before the store reports itself
+    # unavailable (writers back off and retry; the API answers 503 instead of hanging).
+    store_acquire_timeout_s: float = Field(5.0, gt=0)
+    # /health: a component that has been retrying (ingest redelivery, a stream batch) or has
+    # had work queued without committing for longer than this is reported down, not degraded.
+    health_stuck_after_s: float = Field(60.0, gt=0)
+    # Where `pakhuis ingest` (which serves no API) answers /health, /health/ready and
+    # /health/live, on PAKHUIS_API_HOST; unset: not served (its log still reports problems).
+    health_port: int | None = Field(None, ge=1, le=65535)
+
     batch_max_readings: int = Field(5000, ge=1)
     batch_max_seconds: float = Field(1.0, gt=0)
+    # Issue 11 part 1: the local runner also closes a batch once its queue has been empty this
+    # long (group commit). When the embedded broker holds publishers' PUBACKs until the commit
+    # (its journal's backlog full), a small in-flight window refills only as often as batches commit.
+    batch_linger_s: float = Field(0.002, ge=0)
     # Stream workers: how long a batch of Kafka records may wait to fill. Ingest already grouped
     # readings into records, so a short wait keeps latency low without small writes.
     stream_max_wait_s: float = Field(0.25, gt=0)
@@ -77,6 +101,12 @@ class Settings(BaseSettings):
     unknown_sensor_policy: Literal["auto_register", "reject"] = "auto_register"
     # Name tables for SenML names, TTN payload fields, Sensor.Community value types.
     mappings_file: Path | None = None
+    # -- HTTP ingest bridge login (issue 11 part 4) -------------------------------------------
+    # The API publishes TTN webhooks and Sensor.Community pushes to the broker as this user,
+    # which must be allowed to publish on v3/# and pakhuis/v1/# (deploy/mosquitto/acl:
+    # pakhuis-api). Unset: the login of PAKHUIS_MQTT_URL (the embedded broker needs none).
+    http_ingest_mqtt_username: str | None = None
+    http_ingest_mqtt_password: SecretStr | None = None
     # Tenant for Sensor.Community pushes and TTN webhooks that do not name one.
     http_ingest_tenant: str = Field("public", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -90,6 +120,12 @@ class Settings(BaseSettings):
     # A sensor silent for longer than its expected interval × this factor is "stale".
     stale_factor: float = Field(3.0, gt=1)
     stale_check_s: float = Field(30.0, gt=0)
+
+    # Issue 11 part 5 (dead letters bounded): a dead letter keeps at most this many bytes of its
+    # payload (the first ones; the original size is recorded), and dead letters older than
+    # the retention are deleted by the periodic sweep (or `pakhuis deadletter purge`).
+    deadletter_max_payload_bytes: int = Field(64 * 1024, ge=256)
+    deadletter_retention_days: int = Field(30, ge=1)
 
     # -- drain-cleaning plan (schedule and truck routes) -----------------------------------
     # Fill threshold (%) at which a drain is due, per zone kind; "default" outside zones.
@@ -124,6 +160,23 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = Field(10.0, gt=0)
     # A line file (GeoJSON, GeoPackage, ...) with the road network for travel times.
     plan_roads_file: Path | None = None
+
+    # -- issue 11 part 5: bounded API resources (helper C) --------------------------------------
+    # Request bodies are refused with 413 while they are read: at once on a Content-Length over
+    # the limit, else as soon as the streamed bytes pass it. HTTP ingest (one uplink or push)
+    # has its own, smaller limit.
+    api_max_body_bytes: int = Field(1024 * 1024, ge=1)
+    http_ingest_max_body_bytes: int = Field(256 * 1024, ge=1)
+    # Most rows one page of observations holds (dead letters: at most 1,000); the response's
+    # `Link: <…>; rel="next"` header continues after the page's last row.
+    api_page_max_rows: int = Field(10_000, ge=1, le=100_000)
+    # A client gets this long for a request's headers (from connecting or from the previous
+    # response) and for its body (from the end of the headers); then the connection is cut.
+    api_header_timeout_s: float = Field(10.0, gt=0)
+    api_body_timeout_s: float = Field(60.0, gt=0)
+    api_keep_alive_s: int = Field(5, ge=1)
+    # Open connections plus requests in progress beyond this are answered 503 at once.
+    api_max_concurrency: int = Field(1000, ge=1)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -212,6 +265,14 @@ class Settings(BaseSettings):
             return host, self.mqtt_port, None, None
         parts = urlsplit(self.mqtt_url.get_secret_value())
         return parts.hostname or "localhost", parts.port or 1883, parts.username, parts.password
+
+    def bridge_endpoint(self) -> tuple[str, int, str | None, str | None]:
+        """(host, port, username, password) the API's HTTP ingest bridge publishes with."""
+        host, port, username, password = self.mqtt_endpoint()
+        if self.http_ingest_mqtt_username:
+            secret = self.http_ingest_mqtt_password
+            return host, port, self.http_ingest_mqtt_username, secret.get_secret_value() if secret else None
+        return host, port, username, password
 
     def describe(self) -> dict[str, str]:
         """Settings as printable strings, secrets redacted."""

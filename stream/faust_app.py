@@ -4,14 +4,19 @@
   StreamPipeline: idempotent COPY writes, latest values, rollups, alerts, live aggregates. Faust
   acknowledges (commits) the batch's offsets only after the agent has processed it, so delivery
   is at least once and the idempotent writes make it exactly once in the database.
+  Data never stops it: records the store refuses become dead letters (`PersistHandler`); a
+  record the stream keeps failing on (a bug it triggers) is produced to pakhuis.deadletter
+  after `poison_attempts` tries and the partition moves on (`stream.poison`); only an
+  unavailable database is waited out.
 - `deadletters` stores pakhuis.deadletter records.
-- A leader-only timer sweeps for stale sensors.
+- A leader-only timer sweeps for stale sensors and runs the dead-letter retention.
 Alerts go to pakhuis.alerts and closed one-minute windows to pakhuis.live.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,11 +28,13 @@ from pakhuis.codec import (
     decode_dead_letter,
     decode_sensor_readings,
     encode_alert,
+    encode_dead_letter,
     sensor_key,
 )
-from pakhuis.reading import DeadLetter, Envelope, Reading, Rejection
+from pakhuis.reading import DeadLetter, Envelope, Rejection
 from pakhuis.store import WriteResult
 from stream.pipeline import PipelineOutcome, StreamPipeline
+from stream.poison import run_isolating
 from stream.retry import call_with_retry
 
 log = logging.getLogger(__name__)
@@ -35,25 +42,59 @@ log = logging.getLogger(__name__)
 _NO_WRITE = WriteResult(0, 0, 0)
 
 
-def _decode_readings(values: list[bytes], source: str) -> tuple[list[Reading], list[DeadLetter]]:
-    readings: list[Reading] = []
-    refused: list[DeadLetter] = []
+def _decode_records(values: list[bytes], source: str) -> list[Envelope]:
+    """One envelope per record, with the record's bytes: a record the store refuses (or that
+    fails the stream) is dead-lettered alone, as it was on the topic."""
+    envelopes: list[Envelope] = []
     for value in values:
+        raw = bytes(value)
         try:
-            readings.extend(decode_sensor_readings(value))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            envelopes.append(Envelope(decode_sensor_readings(raw), topic=f"kafka:{source}", payload=raw))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             # Only our own producer writes this topic, so this is a bug or a foreign writer:
             # keep the record, say why, and go on.
-            refused.append(
-                DeadLetter(
-                    topic=f"kafka:{source}",
-                    payload=bytes(value),
-                    decoder="kafka-reading",
-                    rejections=(Rejection("bad_kafka_record", f"not a pakhuis reading record: {exc}"),),
-                    received=datetime.now(UTC),
-                )
+            letter = DeadLetter(
+                topic=f"kafka:{source}",
+                payload=raw,
+                decoder="kafka-reading",
+                rejections=(Rejection("bad_kafka_record", f"not a pakhuis reading record: {exc}"),),
+                received=datetime.now(UTC),
             )
-    return readings, refused
+            envelopes.append(Envelope([], letter, topic=letter.topic, payload=raw))
+    return envelopes
+
+
+def _chunks(envelopes: list[Envelope], max_readings: int) -> list[list[Envelope]]:
+    """Consecutive envelopes, at most `max_readings` readings a chunk (a bigger record alone)."""
+    chunks: list[list[Envelope]] = []
+    current: list[Envelope] = []
+    count = 0
+    for envelope in envelopes:
+        if current and count + len(envelope.readings) > max_readings:
+            chunks.append(current)
+            current, count = [], 0
+        current.append(envelope)
+        count += len(envelope.readings)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _stream_failed(envelope: Envelope, exc: BaseException, attempts: int) -> DeadLetter:
+    tenant = envelope.readings[0].tenant if envelope.readings else None
+    return DeadLetter(
+        topic=envelope.topic,
+        payload=envelope.payload,
+        decoder="kafka-reading",
+        rejections=(
+            Rejection(
+                "stream_failed",
+                f"the stream failed on this record {attempts} times: {type(exc).__name__}: {exc}"[:500],
+            ),
+        ),
+        received=datetime.now(UTC),
+        tenant=tenant,
+    )
 
 
 def _decode_dead_letter(value: bytes, source: str) -> DeadLetter:
@@ -70,19 +111,8 @@ def _decode_dead_letter(value: bytes, source: str) -> DeadLetter:
         )
 
 
-def create_faust_app(
-    pipeline: StreamPipeline,
-    *,
-    bootstrap: str,
-    partitions: int,
-    datadir: Path,
-    topics: KafkaTopics,
-    batch_max_readings: int = 5000,
-    batch_max_records: int = 500,
-    batch_max_seconds: float = 1.0,
-    stale_check_s: float = 30.0,
-) -> faust.App:
-    app = faust.App(
+def _new_app(topics: KafkaTopics, *, bootstrap: str, partitions: int, datadir: Path) -> faust.App:
+    return faust.App(
         topics.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         store="memory://",
@@ -101,6 +131,25 @@ def create_faust_app(
         stream_wait_empty=False,
     )
 
+
+def create_faust_app(
+    pipeline: StreamPipeline,
+    *,
+    bootstrap: str,
+    partitions: int,
+    datadir: Path,
+    topics: KafkaTopics,
+    batch_max_readings: int = 5000,
+    batch_max_records: int = 500,
+    batch_max_seconds: float = 1.0,
+    stale_check_s: float = 30.0,
+    poison_attempts: int = 3,
+    quarantine: Callable[[DeadLetter], Awaitable[None]] | None = None,
+) -> faust.App:
+    """The Faust app; `quarantine` receives a record the stream failed on `poison_attempts`
+    times (default: produced to the dead-letter topic, and awaited until Kafka has it)."""
+    app = _new_app(topics, bootstrap=bootstrap, partitions=partitions, datadir=datadir)
+
     def topic(name: str) -> faust.TopicT:
         return app.topic(name, key_type=bytes, value_type=bytes, partitions=partitions)
 
@@ -108,6 +157,18 @@ def create_faust_app(
     deadletter_topic = topic(topics.deadletter)
     alerts_topic = topic(topics.alerts)
     live_topic = topic(topics.live)
+
+    async def to_deadletter_topic(letter: DeadLetter) -> None:
+        # Awaiting the send's future waits for Kafka's acknowledgement: the record's offset is
+        # committed only after its dead letter is safe.
+        sent = await deadletter_topic.send(key=letter.topic.encode(), value=encode_dead_letter(letter))
+        await sent
+
+    sink = quarantine if quarantine is not None else to_deadletter_topic
+
+    async def poisoned(envelope: Envelope, exc: BaseException) -> None:
+        log.error("quarantining a record of %s after %d failures: %r", envelope.topic, poison_attempts, exc)
+        await sink(_stream_failed(envelope, exc, poison_attempts))
 
     async def publish(outcome: PipelineOutcome) -> None:
         for alert in outcome.alerts:
@@ -123,12 +184,11 @@ def create_faust_app(
         # A record holds one sensor's readings from one or more messages; batches are cut
         # into pipeline calls of at most batch_max_readings readings.
         async for values in stream.take(batch_max_records, within=batch_max_seconds):
-            readings, refused = _decode_readings(list(values), topics.readings)
-            for start in range(0, max(len(readings), 1), batch_max_readings):
-                chunk = [Envelope(readings[start : start + batch_max_readings])]
-                if start == 0:
-                    chunk += [Envelope([], letter) for letter in refused]
-                outcome = await call_with_retry(pipeline, chunk, what=f"{len(values)} Kafka records")
+            envelopes = _decode_records(list(values), topics.readings)
+            for chunk in _chunks(envelopes, batch_max_readings):
+                outcome = await run_isolating(
+                    pipeline, chunk, poisoned, attempts=poison_attempts, what=f"{len(chunk)} Kafka records"
+                )
                 await publish(outcome)
 
     @app.agent(deadletter_topic, name="deadletters")

@@ -1,10 +1,14 @@
 """The asyncio local runner: batches envelopes and drives the persist handler (embedded mode).
 
-A batch closes at `max_readings` readings, after `max_seconds`, or when `max_messages`
+A batch closes at `max_readings` readings, after `max_seconds`, when `max_messages`
 messages are pending (the broker sends no more until we acknowledge, so waiting longer would
-only add latency). A batch is written with retries and exponential backoff while the
-database is unreachable; its messages are acknowledged, in arrival order, only after the write
-succeeded. Nothing is dropped: an outage stalls the pipeline, which backs up to the broker.
+only add latency), or — with `linger_s` — once the queue has been empty that long: group commit.
+When the embedded broker holds publishers' PUBACKs until the commit (its journal's backlog is
+full, or there is none), a publisher with a small in-flight window (paho, mosquitto_pub: 20)
+sends nothing more until the batch is written; waiting for a full batch would stall it.
+A batch is written with retries and exponential backoff while the database is unreachable; its
+messages are acknowledged, in arrival order, only after the write succeeded. Nothing is
+dropped: an outage stalls the pipeline, which backs up to the broker.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class RunnerStats:
     batches: int = 0
     retries: int = 0
     last_error: str | None = None
+    # time.time() of the last committed batch (the health board reads it).
+    last_commit: float | None = None
 
 
 class LocalRunner(Generic[Outcome]):
@@ -64,6 +70,7 @@ class LocalRunner(Generic[Outcome]):
         max_readings: int = 5000,
         max_seconds: float = 1.0,
         max_messages: int = 1000,
+        linger_s: float | None = None,
         queue_size: int = 20_000,
         max_backoff_s: float = 30.0,
     ) -> None:
@@ -73,6 +80,8 @@ class LocalRunner(Generic[Outcome]):
         self.max_readings = max_readings
         self.max_seconds = max_seconds
         self.max_messages = max_messages
+        # None: a batch waits for its size or max_seconds (when acknowledgements do not hold anyone).
+        self.linger_s = linger_s
         self.max_backoff_s = max_backoff_s
         # Bounds what other threads may hand over before the runner catches up; a semaphore
         # rather than a bounded asyncio.Queue so a producer thread never waits for a loop round-trip.
@@ -101,6 +110,11 @@ class LocalRunner(Generic[Outcome]):
             raise RuntimeError("the local runner is not running")
         self._room.acquire()
         loop.call_soon_threadsafe(queue.put_nowait, envelope)
+
+    @property
+    def queue_depth(self) -> int:
+        """Envelopes handed over but not yet taken into a batch."""
+        return 0 if self._queue is None else self._queue.qsize()
 
     # -- running ------------------------------------------------------------------------------
 
@@ -133,6 +147,9 @@ class LocalRunner(Generic[Outcome]):
                 envelope = queue.get_nowait()
             else:
                 timeout = 0.2 if deadline is None else deadline - time.monotonic()
+                if deadline is not None and self.linger_s is not None:
+                    # The batch is open and nothing is waiting: close it soon (group commit).
+                    timeout = min(timeout, self.linger_s)
                 if timeout <= 0:
                     break
                 try:
@@ -175,3 +192,4 @@ class LocalRunner(Generic[Outcome]):
         s.dead_letters += outcome.dead_letters
         s.batches += 1
         s.last_error = None
+        s.last_commit = time.time()

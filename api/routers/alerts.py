@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import get_store
+from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.store import Store
 
 router = APIRouter(tags=["alerts"])
@@ -28,7 +29,7 @@ class AlertOut(BaseModel):
 @router.get("/alerts", response_model=list[AlertOut])
 def alerts(
     store: Annotated[Store, Depends(get_store)],
-    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     open: Annotated[bool, Query(description="only alerts that are still open")] = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,11 +12,9 @@ from fastapi.responses import JSONResponse
 
 from api.bridge import MqttBridge
 from pakhuis.errors import InvalidParameter, PakhuisError
+from pakhuis.identifiers import IDENTIFIER_PATTERN, is_identifier
 
 router = APIRouter(tags=["ingest"])
-
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-_MAX_BODY = 256 * 1024
 
 
 class HttpIngestUnavailable(PakhuisError):
@@ -33,23 +30,61 @@ def _bridge(request: Request) -> MqttBridge:
 
 
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > _MAX_BODY:
-        raise InvalidParameter(f"the body is {len(body)} bytes; the limit is {_MAX_BODY}")
-    return body
+    # The body-limit middleware refuses a body over PAKHUIS_HTTP_INGEST_MAX_BODY_BYTES with
+    # 413 while it is read, so what arrives here is within the limit.
+    return await request.body()
 
 
-def _identifier(value: str, what: str) -> str:
-    if not _IDENTIFIER.match(value):
+# The bodies are read as bytes (dead letters keep them as sent); these document their shape.
+_NAME = {"type": "string", "pattern": IDENTIFIER_PATTERN}
+_TTN_UPLINK = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["end_device_ids"],
+                    "properties": {
+                        "end_device_ids": {
+                            "type": "object",
+                            "required": ["device_id", "application_ids"],
+                            "properties": {
+                                "device_id": _NAME,
+                                "application_ids": {
+                                    "type": "object",
+                                    "required": ["application_id"],
+                                    "properties": {"application_id": _NAME},
+                                },
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+_SENSOR_COMMUNITY_PUSH = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"description": "the firmware's JSON, kept as sent"}}},
+    }
+}
+
+
+def _identifier(value: object, what: str) -> str:
+    # A JSON number (device_id: 0) is not a name either: the documented type is a string.
+    if not isinstance(value, str) or not is_identifier(value):
         raise InvalidParameter(f"{what} {value!r} must be 1-64 letters, digits or . _ : -")
     return value
 
 
-@router.post("/api/v1/ingest/ttn", status_code=202)
+@router.post("/api/v1/ingest/ttn", status_code=202, openapi_extra=_TTN_UPLINK)
 async def ttn_webhook(
     request: Request,
     tenant: Annotated[
-        str | None, Query(description="TTN tenant (default: the API's HTTP ingest tenant)")
+        str | None,
+        Query(pattern=IDENTIFIER_PATTERN, description="TTN tenant (default: the API's HTTP ingest tenant)"),
     ] = None,
 ) -> JSONResponse:
     """The Things Stack v3 webhook (uplink message): published to v3/{app}@{tenant}/devices/{device}/up."""
@@ -63,18 +98,18 @@ async def ttn_webhook(
             "expected a TTN v3 uplink with end_device_ids.device_id and application_ids.application_id"
         ) from exc
     tenant = _identifier(tenant or request.app.state.http_ingest_tenant, "tenant")
-    application = _identifier(str(application), "application")
-    topic = f"v3/{application}@{tenant}/devices/{_identifier(str(device), 'device')}/up"
+    application = _identifier(application, "application")
+    topic = f"v3/{application}@{tenant}/devices/{_identifier(device, 'device')}/up"
     # The body as sent: dead letters keep the original bytes. In a thread: the broker may share
     # this event loop (embedded mode) and must run while we wait for its acknowledgement.
     await asyncio.to_thread(_bridge(request).publish, topic, body)
     return JSONResponse({"accepted": True, "topic": topic}, status_code=202)
 
 
-@router.post("/v1/push-sensor-data/", status_code=201)
+@router.post("/v1/push-sensor-data/", status_code=201, openapi_extra=_SENSOR_COMMUNITY_PUSH)
 async def sensor_community_push(
     request: Request,
-    x_sensor: Annotated[str, Header(description="e.g. esp8266-12345678")],
+    x_sensor: Annotated[str, Header(pattern=IDENTIFIER_PATTERN, description="e.g. esp8266-12345678")],
     x_pin: Annotated[str, Header(description="1 = particulate matter, 7 = temperature/humidity, …")],
 ) -> JSONResponse:
     """Sensor.Community (luftdaten) push API; the sender's firmware needs no change but the URL."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
@@ -13,7 +13,13 @@ from pakhuis.store import Store
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+# The errors of this route are JSON like everywhere else: only the 200 is text.
+_PROMETHEUS_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get("/metrics", responses=_PROMETHEUS_TEXT)
 def metrics(store: Annotated[Store, Depends(get_store)]) -> PlainTextResponse:
     lines = [
         "# HELP pakhuis_deadletters Refusals kept in the dead-letter store, by reason code.",

@@ -1,17 +1,38 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
-from api.deps import get_store
+from api.deps import get_limits, get_store
+from api.json_rows import json_array_chunks
+from api.limits import ApiLimits
+from api.pagination import (
+    CURSOR_DESCRIPTION,
+    OBSERVATION_CURSOR,
+    next_link,
+    observation_cursor,
+    parse_observation_cursor,
+)
+from api.params import IsoDatetime
 from pakhuis.errors import InvalidParameter
+from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
 from pakhuis.store import Store
+from pakhuis.store.readings import OBSERVATION_COLUMNS
 
 router = APIRouter(tags=["observations"])
+
+_NEXT_LINK = {
+    "Link": {
+        "description": 'rel="next": the page after this one (absent on the last page)',
+        "schema": {"type": "string"},
+    }
+}
 
 
 class ObservationOut(BaseModel):
@@ -31,34 +52,67 @@ class ObservationOut(BaseModel):
     coverage: float | None = None
 
 
-@router.get("/observations", response_model=list[ObservationOut])
+def _rows(rows: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    # The same keys as ObservationOut (aggregate fields null), so both shapes stay one schema.
+    for row in rows:
+        yield {
+            **dict(zip(OBSERVATION_COLUMNS, row, strict=True)),
+            "agg": None,
+            "count": None,
+            "coverage": None,
+        }
+
+
+@router.get("/observations", response_model=list[ObservationOut], responses={200: {"headers": _NEXT_LINK}})
 def observations(
+    request: Request,
     store: Annotated[Store, Depends(get_store)],
-    sensor: Annotated[str | None, Query(max_length=64)] = None,
-    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    limits: Annotated[ApiLimits, Depends(get_limits)],
+    sensor: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
-    start: Annotated[AwareDatetime | None, Query(description="inclusive, ISO-8601 with offset")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="exclusive, ISO-8601 with offset")] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    start: Annotated[IsoDatetime | None, Query(description="inclusive, ISO-8601 with offset")] = None,
+    end: Annotated[IsoDatetime | None, Query(description="exclusive, ISO-8601 with offset")] = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=100_000, description="rows per page; at most PAKHUIS_API_PAGE_MAX_ROWS (10,000)"),
+    ] = 1000,
+    cursor: Annotated[str | None, Query(pattern=OBSERVATION_CURSOR, description=CURSOR_DESCRIPTION)] = None,
     bucket: Annotated[
         Literal["1h", "1d"] | None,
         Query(description="aggregate per hour or per (local, reporting time zone) day"),
     ] = None,
     agg: Annotated[Literal["mean", "min", "max", "count"] | None, Query(description="with bucket")] = None,
-) -> list[dict[str, Any]]:
-    """Observations in time order, values in the quantity's canonical unit; with `bucket`, the
-    hourly or daily rollup (answered from the rollup tables / continuous aggregates)."""
+) -> Any:
+    """Observations in time order, values in the quantity's canonical unit, a page at a time
+    (the `Link` header continues); with `bucket`, the hourly or daily rollup (answered from the
+    rollup tables / continuous aggregates, one capped page)."""
     if start is not None and end is not None and end <= start:
         raise InvalidParameter("end must lie after start")
+    page_rows = min(limit, limits.page_max_rows)
     if bucket is None:
         if agg is not None:
             raise InvalidParameter("agg needs bucket=1h or bucket=1d")
-        return store.observations(
-            tenant=tenant, sensor=sensor, quantity=quantity, start=start, end=end, limit=limit
+        page = store.observation_page(
+            tenant=tenant,
+            sensor=sensor,
+            quantity=quantity,
+            start=start,
+            end=end,
+            after=parse_observation_cursor(cursor) if cursor is not None else None,
+            limit=page_rows,
         )
+        headers = {}
+        if page.next_key is not None:
+            headers["Link"] = next_link(request, observation_cursor(page.next_key))
+        return StreamingResponse(
+            json_array_chunks(_rows(page.rows)), media_type="application/json", headers=headers
+        )
+    if cursor is not None:
+        raise InvalidParameter("cursor: bucketed rows come in one page; narrow start/end instead")
     chosen = agg or "mean"
     rows = store.rollup(
-        bucket=bucket, tenant=tenant, sensor=sensor, quantity=quantity, start=start, end=end, limit=limit
+        bucket=bucket, tenant=tenant, sensor=sensor, quantity=quantity, start=start, end=end, limit=page_rows
     )
     return [
         {

@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.deps import get_store
+from api.errors import NotConfigured
+from api.responses import error_responses
 from geo.plan import DEFAULT_HORIZON_DAYS, PlanConfig
 from pakhuis.errors import NotFound
 from pakhuis.store import Store
@@ -22,11 +24,31 @@ def get_plan_config(request: Request) -> PlanConfig:
     return config
 
 
+# Printable, no leading or trailing space, at most 200 characters: a NUL would reach the
+# register lookup (PostgreSQL refuses NUL in text) and come back as a 422.
+_PRINTABLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+_DRAIN_KEY = rf"^{_PRINTABLE}([^\x00-\x1f\x7f-\x9f]{{0,198}}{_PRINTABLE})?$"
+
+
 class CleaningIn(BaseModel):
-    drain: str = Field(description="the drain's id in the register (its own id, else pakhuis' id)")
+    drain: str = Field(
+        pattern=_DRAIN_KEY,
+        description="the drain's id in the register (its own id, else pakhuis' id)",
+    )
     time: datetime = Field(description="when it was cleaned (ISO 8601; without a zone: UTC)")
     method: Literal["suction", "sweep", "both"] = "suction"
     sludge_m3: float | None = Field(None, ge=0, le=5, description="sludge removed, m³")
+
+    @field_validator("time")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime) -> datetime:
+        # 0001-01-01T00:00+14:00 is a valid ISO time but has no UTC datetime (OverflowError).
+        try:
+            if value.tzinfo is not None:
+                value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("time is out of range once converted to UTC") from None
+        return value
 
 
 @router.post("/cleanings", status_code=201)
@@ -47,7 +69,11 @@ def record_cleanings(
     return record(store, orders, source="api").as_dict()
 
 
-@router.get("/schedule")
+def _text(*media_types: str) -> dict[str, Any]:
+    return {"content": {m: {"schema": {"type": "string"}} for m in media_types}}
+
+
+@router.get("/schedule", responses={200: _text("text/csv"), **error_responses(409)})
 def schedule(
     store: Annotated[Store, Depends(get_store)],
     config: Annotated[PlanConfig, Depends(get_plan_config)],
@@ -80,7 +106,7 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-@router.post("/routes", status_code=201)
+@router.post("/routes", status_code=201, responses=error_responses(409))
 def plan_routes(
     store: Annotated[Store, Depends(get_store)],
     config: Annotated[PlanConfig, Depends(get_plan_config)],
@@ -91,13 +117,19 @@ def plan_routes(
     """Plan (or re-plan) the day's truck routes for the suction work due; stored for GET."""
     from geo.jobs import plan_day_routes
 
+    if not config.depot:
+        # The server's configuration, not the request, is missing: 409 with the setting to set.
+        raise NotConfigured(
+            "No depot is set: routes start and end at the depot.",
+            hint="Set PAKHUIS_PLAN_DEPOT='lon,lat' (WGS84) for the API process and restart it.",
+        )
     routes = plan_day_routes(store, config, on, trucks=trucks, time_limit_s=time_limit)
     collection = dict(routes.plan.to_geojson())
     collection["summary"] = routes.summary
     return collection
 
 
-@router.get("/routes")
+@router.get("/routes", responses={200: _text("text/csv", "application/gpx+xml"), **error_responses(404)})
 def routes(
     store: Annotated[Store, Depends(get_store)],
     on: Annotated[date, Query(alias="date", description="the day planned with `pakhuis plan routes`")],

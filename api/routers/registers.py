@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import get_store
+from api.responses import error_responses
 from pakhuis.errors import InvalidParameter, NotFound
 from pakhuis.store import Store
 
 router = APIRouter(tags=["drains and cells"])
 
 
-@router.get("/drains/{drain_id}")
-def drain(drain_id: int, store: Annotated[Store, Depends(get_store)]) -> dict[str, Any]:
+@router.get("/drains/{drain_id}", responses=error_responses(404))
+def drain(
+    drain_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)], store: Annotated[Store, Depends(get_store)]
+) -> dict[str, Any]:
     """One drain: position, source attributes and its tree indicators (`pakhuis geo indicators`)."""
     row = store.drain(drain_id)
     if row is None:
         raise NotFound(f"no drain with id {drain_id}")
     return row
+
+
+_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
+_BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -39,7 +46,9 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
 @router.get("/cells")
 def cells(
     store: Annotated[Store, Depends(get_store)],
-    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)")] = None,
+    bbox: Annotated[
+        str | None, Query(pattern=_BBOX_PATTERN, description="min_lon,min_lat,max_lon,max_lat (WGS84)")
+    ] = None,
     cell_size: Annotated[float | None, Query(gt=0, description="metres; default the latest computed")] = None,
     limit: Annotated[int, Query(ge=1, le=200_000)] = 50_000,
 ) -> dict[str, Any]:

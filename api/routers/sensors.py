@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import get_store
+from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
 from pakhuis.store import Store
 
@@ -39,7 +40,7 @@ class LatestOut(BaseModel):
 @router.get("/sensors", response_model=list[SensorOut])
 def list_sensors(
     store: Annotated[Store, Depends(get_store)],
-    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     kind: Annotated[str | None, Query(pattern="^(air|drain|bridge|other)$")] = None,
 ) -> list[dict[str, Any]]:
     return store.sensors(tenant=tenant, kind=kind)
@@ -48,7 +49,7 @@ def list_sensors(
 @router.get("/latest", response_model=list[LatestOut])
 def latest(
     store: Annotated[Store, Depends(get_store)],
-    tenant: Annotated[str | None, Query(max_length=64)] = None,
+    tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
 ) -> list[dict[str, Any]]:
     """One row per sensor and quantity: its most recent reading."""

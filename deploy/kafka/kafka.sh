@@ -2,6 +2,7 @@
 # A real single-node Kafka (KRaft) from Apache Kafka's own Maven artifacts, for development and CI.
 #   deploy/kafka/kafka.sh up      fetch jars (first time), format storage (first time), start, wait
 #   deploy/kafka/kafka.sh down    stop
+#   deploy/kafka/kafka.sh restart stop (controlled shutdown), then up again on the same state
 #   deploy/kafka/kafka.sh status
 # State lives in ${KAFKA_STATE_DIR:-/tmp/pakhuis-kafka}; the broker listens on 127.0.0.1:9092.
 set -euo pipefail
@@ -69,7 +70,8 @@ status() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  restart) down; up ;;
   status) status ;;
   fetch) fetch ;;
-  *) echo "usage: $0 up|down|status|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status|fetch" >&2; exit 2 ;;
 esac

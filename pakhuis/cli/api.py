@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from pakhuis.cli import probes
 from pakhuis.cli.frame import command, console
-from pakhuis.cli.serving import api_app, check_port_free
+from pakhuis.cli.serving import api_app, check_port_free, server_config
 
 __all__ = ["api"]
 
@@ -23,15 +24,12 @@ def api(
     with command(api_port=port, api_host=host) as ctx:
         settings = ctx.settings
         check_port_free(settings.api_host, settings.api_port, "--port")
-        with ctx.store() as store:
+        # issue 11 part 3: reads on their own pool; /health pings on another, so a busy API
+        # pool does not read as a database outage.
+        with ctx.stores("api", "health") as stores:
             console.print(
                 f"API on http://{settings.api_host}:{settings.api_port}/ ({settings.describe()['database']})"
             )
-            uvicorn.Server(
-                uvicorn.Config(
-                    api_app(store, settings),
-                    host=settings.api_host,
-                    port=settings.api_port,
-                    log_level="warning",
-                )
-            ).run()
+            health = probes.board(settings, stores.health)
+            app = api_app(stores.api, settings, health=health)
+            uvicorn.Server(server_config(app, settings)).run()

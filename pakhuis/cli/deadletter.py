@@ -1,4 +1,5 @@
-"""`pakhuis deadletter replay`: refused messages through today's decoders, after fixing the cause."""
+"""`pakhuis deadletter replay | purge`: refused messages through today's decoders after fixing
+the cause, and retention (the running stream purges too, hourly; this is for cron or by hand)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pakhuis.cli.frame import command, console
 __all__ = ["deadletter_app"]
 
 deadletter_app = typer.Typer(
-    help="Refused messages: replay them after fixing the cause.", no_args_is_help=True
+    help="Refused messages: replay them after fixing the cause, or purge old ones.", no_args_is_help=True
 )
 
 
@@ -31,3 +32,19 @@ def deadletter_replay(
         f"examined {report.examined:,} dead letters: {report.replayed:,} now pass and were removed "
         f"({report.readings:,} readings, {report.inserted:,} new), {report.still_refused:,} still refused"
     )
+
+
+@deadletter_app.command("purge")
+def deadletter_purge(
+    older_than_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Delete dead letters older than this (default PAKHUIS_DEADLETTER_RETENTION_DAYS)."
+        ),
+    ] = None,
+) -> None:
+    """Delete dead letters past their retention."""
+    with command() as ctx, ctx.store() as store:
+        days = older_than_days or ctx.settings.deadletter_retention_days
+        removed = store.purge_dead_letters(retention_days=days)
+    console.print(f"deleted {removed:,} dead letters received more than {days} days ago")

@@ -4,6 +4,8 @@
         ctx.settings                         # read (and logging configured) on first use
         with ctx.store() as store:           # open and migrated; embedded PostgreSQL if no URL
             ...
+        with ctx.stores("api", "stream") as stores:   # one database, a pool per role
+            stores.api, stores.stream
 
 Settings are read when the command first asks for them, never at import, so an argument that
 is wrong on its face (an unknown format or policy) is reported before the environment is read.
@@ -15,8 +17,9 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,7 +28,17 @@ from pakhuis.errors import PakhuisError
 from pakhuis.settings import Settings, load_settings
 from pakhuis.store import EmbeddedPostgres, Store
 
-__all__ = ["CommandContext", "command", "configure_logging", "console", "fail", "open_store"]
+__all__ = [
+    "CommandContext",
+    "PoolRole",
+    "Stores",
+    "command",
+    "configure_logging",
+    "console",
+    "fail",
+    "open_store",
+    "open_stores",
+]
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -43,23 +56,74 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+# Who uses a pool (issue 11 part 3): the API's reads, the ingest's decoder lookups, the
+# stream's writes, the /health ping, any other command. Sizes: PAKHUIS_STORE_POOL_<ROLE>.
+PoolRole = Literal["api", "ingest", "stream", "health", "cli"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """One open store per role asked for, all on the same database, each with its own pool."""
+
+    by_role: dict[PoolRole, Store]
+
+    def __getattr__(self, role: str) -> Store:
+        try:
+            return self.by_role[role]  # type: ignore[index]
+        except KeyError:
+            raise AttributeError(f"no store opened for role {role!r}") from None
+
+
+def pool_size(settings: Settings, role: PoolRole) -> int:
+    size: int = getattr(settings, f"store_pool_{role}")
+    return size
+
+
 @contextlib.contextmanager
-def open_store(settings: Settings, *, migrate: bool = True) -> Iterator[Store]:
+def _database_uri(settings: Settings) -> Iterator[str]:
+    """The database's URI: external when PAKHUIS_DATABASE_URL is set, else the embedded one
+    under the data dir (started here, stopped when the block ends)."""
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    uri = embedded.start()
+    try:
+        yield uri
+    finally:
+        embedded.stop()
+
+
+def _store(settings: Settings, uri: str, role: PoolRole) -> Store:
+    return Store(
+        uri,
+        max_size=pool_size(settings, role),
+        acquire_timeout_s=settings.store_acquire_timeout_s,
+        reporting_timezone=settings.reporting_timezone,
+    )
+
+
+@contextlib.contextmanager
+def open_stores(settings: Settings, *roles: PoolRole, migrate: bool = True) -> Iterator[Stores]:
+    """Open stores, one pool per role (the first migrates the schema unless `migrate=False`)."""
+    with contextlib.ExitStack() as stack:
+        uri = stack.enter_context(_database_uri(settings))
+        by_role: dict[PoolRole, Store] = {}
+        for role in roles:
+            by_role[role] = stack.enter_context(_store(settings, uri, role))
+            if migrate and len(by_role) == 1:
+                by_role[role].migrate()
+        yield Stores(by_role)
+
+
+@contextlib.contextmanager
+def open_store(settings: Settings, *, migrate: bool = True, role: PoolRole = "cli") -> Iterator[Store]:
     """An open store: external when PAKHUIS_DATABASE_URL is set, else embedded under the data dir.
 
     Migrated unless `migrate=False` (for `pakhuis db migrate`, which wants the report itself).
     """
-    with contextlib.ExitStack() as stack:
-        if settings.database_url is None:
-            embedded = EmbeddedPostgres(settings.data_dir)
-            uri = embedded.start()
-            stack.callback(embedded.stop)
-        else:
-            uri = settings.database_url.get_secret_value()
-        store = stack.enter_context(Store(uri, reporting_timezone=settings.reporting_timezone))
-        if migrate:
-            store.migrate()
-        yield store
+    with open_stores(settings, role, migrate=migrate) as stores:
+        yield stores.by_role[role]
 
 
 def fail(exc: PakhuisError) -> NoReturn:
@@ -83,8 +147,14 @@ class CommandContext:
         configure_logging(settings)
         return settings
 
-    def store(self, *, migrate: bool = True) -> contextlib.AbstractContextManager[Store]:
-        return open_store(self.settings, migrate=migrate)
+    def store(
+        self, *, migrate: bool = True, role: PoolRole = "cli"
+    ) -> contextlib.AbstractContextManager[Store]:
+        return open_store(self.settings, migrate=migrate, role=role)
+
+    def stores(self, *roles: PoolRole, migrate: bool = True) -> contextlib.AbstractContextManager[Stores]:
+        """A store per role on one database (one embedded PostgreSQL), each with its own pool."""
+        return open_stores(self.settings, *roles, migrate=migrate)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,12 @@
-"""`pakhuis run`: everything embedded in one process — broker, stream runner, PostgreSQL, API."""
+"""`pakhuis run`: everything embedded — broker (a child process), stream runner, PostgreSQL, API."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import secrets
 import sys
 import threading
 import time
@@ -14,14 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pakhuis.cli import wiring
-from pakhuis.cli.frame import command, console
+from pakhuis.cli import probes, wiring
+from pakhuis.cli.frame import Stores, command, console
 from pakhuis.cli.serving import QuietServer, api_server, check_port_free
 from pakhuis.settings import Settings
-from pakhuis.store import Store
 
 if TYPE_CHECKING:
-    from ingest import EmbeddedBroker, MqttIngest
+    from ingest import MqttIngest
+    from ingest.broker_process import BrokerProcess
     from stream import LocalRunner, PipelineOutcome, RunnerStats
 
 __all__ = ["run"]
@@ -58,8 +60,9 @@ def run(
         check_port_free(settings.api_host, settings.api_port, "--api-port")
         check_port_free(settings.mqtt_bind_host, settings.mqtt_port, "--mqtt-port")
         simulation = _Simulation(seed, sim_interval) if simulate else None
-        with ctx.store() as store:
-            asyncio.run(_run_embedded(settings, store, simulation))
+        # issue 11 part 3: a pool per role, so API reads cannot starve the ingest or the stream.
+        with ctx.stores("stream", "ingest", "api", "health") as stores:
+            asyncio.run(_run_embedded(settings, stores, simulation))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ class _Simulation:
 class _Services:
     """What `pakhuis run` started, so it can stop it in reverse order."""
 
-    broker: EmbeddedBroker
+    broker: BrokerProcess
     runner: LocalRunner[PipelineOutcome]
     runner_task: asyncio.Task[None]
     sweeper: asyncio.Task[None]
@@ -83,9 +86,9 @@ class _Services:
     sim_thread: threading.Thread | None
 
 
-async def _run_embedded(settings: Settings, store: Store, simulation: _Simulation | None) -> None:
+async def _run_embedded(settings: Settings, stores: Stores, simulation: _Simulation | None) -> None:
     stop = wiring.stop_event()
-    services = await _start(settings, store, stop, simulation)
+    services = await _start(settings, stores, stop, simulation)
     _print_banner(settings, simulation)
     await _report_until(stop, services)
     await _stop(services, stop)
@@ -97,28 +100,45 @@ async def _run_embedded(settings: Settings, store: Store, simulation: _Simulatio
 
 
 async def _start(
-    settings: Settings, store: Store, stop: asyncio.Event, simulation: _Simulation | None
+    settings: Settings, stores: Stores, stop: asyncio.Event, simulation: _Simulation | None
 ) -> _Services:
-    from ingest import EmbeddedBroker, MqttIngest
+    from ingest import MqttIngest
+    from ingest.broker import DeclaredSession
+    from ingest.broker_process import BrokerProcess, BrokerProcessConfig
 
-    broker = EmbeddedBroker(settings.mqtt_bind_host, settings.mqtt_port)
+    # The in-process ingest's credential for this run: only it may use the reserved client id.
+    secret = secrets.token_urlsafe(32)
+    ingest_options = dataclasses.replace(wiring.mqtt_options(settings), password=secret)
+    # The broker runs as a child process, so decoding and writing here do not share its GIL.
+    broker = BrokerProcess(
+        BrokerProcessConfig(
+            settings.mqtt_bind_host,
+            settings.mqtt_port,
+            ingest_secret=secret,
+            # A device's PUBACK waits for the fsync here, not for the commit; replayed after a crash.
+            journal_dir=(settings.data_dir / "broker-journal").resolve(),
+            # Subscribed before the listener opens, so nothing resent after a crash meets no subscriber.
+            declared=(DeclaredSession(ingest_options.client_id, ingest_options.topics),),
+        )
+    )
     await broker.start()
-    pipeline = wiring.pipeline(settings, store)
+    health = probes.board(settings, stores.health)
+    pipeline = wiring.pipeline(settings, stores.stream)
     runner = wiring.runner(settings, pipeline)
     runner_task = asyncio.create_task(runner.run())
+    probes.watch_runner(health, settings, runner, runner_task)
     sweeper = asyncio.create_task(wiring.sweep_stale(settings, pipeline, stop))
     await asyncio.sleep(0)
     ingest = MqttIngest(
-        wiring.mqtt_options(settings), runner.submit_threadsafe, wiring.message_decoder(settings, store)
+        ingest_options, runner.submit_threadsafe, wiring.message_decoder(settings, stores.ingest)
     )
     await asyncio.to_thread(ingest.start)
-    server = api_server(store, settings)
+    probes.watch_ingest(health, settings, ingest)
+    server = api_server(stores.api, settings, health=health)
     server_task = asyncio.create_task(server.serve())
     sim_stop = threading.Event()
     sim_thread = None if simulation is None else _start_simulation(settings, simulation, sim_stop)
-    return _Services(
-        broker, runner, runner_task, sweeper, ingest, server, server_task, sim_stop, sim_thread
-    )
+    return _Services(broker, runner, runner_task, sweeper, ingest, server, server_task, sim_stop, sim_thread)
 
 
 def _print_banner(settings: Settings, simulation: _Simulation | None) -> None:
@@ -163,7 +183,12 @@ async def _report_until(stop: asyncio.Event, services: _Services) -> None:
     """A one-line live count of what was stored, until a signal (or the API or runner dies)."""
     tty = sys.stdout.isatty()
     last_print = 0.0
-    while not stop.is_set() and not services.server_task.done() and not services.runner_task.done():
+    while (
+        not stop.is_set()
+        and not services.server_task.done()
+        and not services.runner_task.done()
+        and services.broker.running
+    ):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
         line = _live_line(services.runner.stats)
@@ -175,9 +200,7 @@ async def _report_until(stop: asyncio.Event, services: _Services) -> None:
             last_print = time.monotonic()
 
 
-def _start_simulation(
-    settings: Settings, simulation: _Simulation, stop: threading.Event
-) -> threading.Thread:
+def _start_simulation(settings: Settings, simulation: _Simulation, stop: threading.Event) -> threading.Thread:
     from sensors_sim import SimulationParams, build_fleet, run_simulation
 
     host, port = settings.mqtt_endpoint()[:2]

@@ -6,11 +6,13 @@ import contextlib
 import errno
 import socket
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from pakhuis.cli import probes
 from pakhuis.errors import ServiceStartError
+from pakhuis.health import HealthBoard
 from pakhuis.settings import Settings
 from pakhuis.store import Store
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from api.bridge import MqttBridge
 
-__all__ = ["QuietServer", "api_app", "api_server", "check_port_free"]
+__all__ = ["QuietServer", "api_app", "api_server", "check_port_free", "server_config"]
 
 
 def check_port_free(host: str, port: int, option: str) -> None:
@@ -41,19 +43,26 @@ def check_port_free(host: str, port: int, option: str) -> None:
 def _bridge(settings: Settings) -> MqttBridge:
     from api.bridge import MqttBridge
 
-    host, port, username, password = settings.mqtt_endpoint()
+    # issue 11 part 4: its own login (one that may publish), unless none is configured.
+    host, port, username, password = settings.bridge_endpoint()
     return MqttBridge(host, port, protocol=settings.mqtt_protocol, username=username, password=password)
 
 
-def api_app(store: Store, settings: Settings) -> FastAPI:
+def api_app(store: Store, settings: Settings, *, health: HealthBoard | None = None) -> FastAPI:
     from api import create_app
+    from api.limits import ApiLimits
     from geo.plan import PlanConfig
 
+    bridge = _bridge(settings)
+    if health is not None:
+        probes.watch_bridge(health, bridge)
     return create_app(
         store,
-        bridge=_bridge(settings),
+        bridge=bridge,
+        health_board=health,
         http_ingest_tenant=settings.http_ingest_tenant,
         plan_config=PlanConfig.from_settings(settings),
+        limits=ApiLimits.from_settings(settings),
     )
 
 
@@ -65,14 +74,31 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def api_server(store: Store, settings: Settings) -> QuietServer:
+def api_server(store: Store, settings: Settings, *, health: HealthBoard | None = None) -> QuietServer:
     """The API served inside `pakhuis run`, beside the broker and runner on one event loop."""
-    config = uvicorn.Config(
-        api_app(store, settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
+    config = server_config(
+        api_app(store, settings, health=health), settings, access_log=False, lifespan="off"
     )
     return QuietServer(config)
+
+
+def server_config(app: FastAPI, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn settings for the API (issue 11 part 5): h11 with deadlines for headers and bodies,
+    a keep-alive timeout, a bounded header size and a cap on concurrent connections; `options`
+    adds or overrides uvicorn settings (e.g. lifespan="off" inside `pakhuis run`)."""
+    from pakhuis.cli.http_deadlines import deadline_protocol
+
+    values: dict[str, Any] = {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "log_level": "warning",
+        "http": deadline_protocol(
+            header_timeout_s=settings.api_header_timeout_s, body_timeout_s=settings.api_body_timeout_s
+        ),
+        "timeout_keep_alive": settings.api_keep_alive_s,
+        # h11's bound on a request line plus headers (its default, 16 KiB, stated here).
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "limit_concurrency": settings.api_max_concurrency,
+        **options,
+    }
+    return uvicorn.Config(app, **values)

@@ -47,7 +47,8 @@ def stream_worker(
         name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
         topics = KafkaTopics(settings.kafka_prefix)
         ensure_topics(bootstrap, settings.kafka_partitions, topics)
-        with ctx.store() as store:
+        # issue 11 part 3: the stream's writes have a pool of their own size.
+        with ctx.store(role="stream") as store:
             worker_app = _faust_app(settings, store, bootstrap, name, topics)
             described = settings.describe()
             console.print(f"stream worker {name}: Kafka {described['kafka']} → {described['database']}")

@@ -80,6 +80,9 @@ def pipeline(settings: Settings, store: Store) -> StreamPipeline:
         alert_above=settings.alert_above,
         alert_hourly_mean_above=settings.alert_hourly_mean_above,
         stale_factor=settings.stale_factor,
+        # issue 11 part 5: dead letters capped, and purged by the periodic sweep
+        deadletter_max_payload_bytes=settings.deadletter_max_payload_bytes,
+        deadletter_retention_days=settings.deadletter_retention_days,
     )
 
 
@@ -100,6 +103,7 @@ def runner(settings: Settings, stream_pipeline: StreamPipeline) -> LocalRunner[P
         max_seconds=settings.batch_max_seconds,
         # Half the broker's in-flight window, so one batch fills while the previous one is written.
         max_messages=max(1, settings.mqtt_max_inflight // 2),
+        linger_s=settings.batch_linger_s,
     )
 
 

@@ -2,6 +2,7 @@
 
 from pakhuis.store.alerting import Crossing
 from pakhuis.store.batches import WriteResult
+from pakhuis.store.deadletters import DeadLetterPage
 from pakhuis.store.embedded import EmbeddedPostgres
 from pakhuis.store.migrate import MigrationError, MigrationReport
 from pakhuis.store.planning import CleaningRow, ZoneRow
@@ -11,6 +12,7 @@ from pakhuis.store.store import Store
 __all__ = [
     "CleaningRow",
     "Crossing",
+    "DeadLetterPage",
     "DrainRow",
     "EmbeddedPostgres",
     "MigrationError",

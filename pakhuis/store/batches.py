@@ -9,7 +9,8 @@ readings they travelled with; each step's SQL lives with its aggregate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pakhuis.alerts import Alert
+from pakhuis.errors import StoreRejected
 from pakhuis.quantities import QUANTITIES
 from pakhuis.reading import DeadLetter, Reading
 from pakhuis.store.alerting import close_stale_for_batch, describe_alerts
 from pakhuis.store.connection import Connected, RollupMode
-from pakhuis.store.deadletters import insert_dead_letters
+from pakhuis.store.deadletters import DEFAULT_MAX_PAYLOAD_BYTES, insert_dead_letters
 from pakhuis.store.readings import insert_staged_observations, upsert_staged_latest
 from pakhuis.store.rollups import queue_late_refresh, recompute_touched
 from pakhuis.store.sensors import record_staged_activity, register_staged_sensors
@@ -78,16 +80,23 @@ class _Staged:
 
 class BatchWriter(Connected):
     def write_batch(
-        self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter] = ()
+        self,
+        readings: Sequence[Reading],
+        dead_letters: Sequence[DeadLetter] = (),
+        *,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> WriteResult:
-        """Store readings (idempotently), update latest values and append dead letters.
+        """Store readings (idempotently), update latest values and append dead letters (their
+        payloads cut to `max_payload_bytes`).
 
         All in one transaction: either the whole batch is durable, or nothing is and the
-        caller retries (and only then acknowledges the messages it came from).
+        caller retries (and only then acknowledges the messages it came from). A value the
+        driver cannot even send (a lone surrogate, a non-text id) is a `StoreRejected` like a
+        value the database refuses, so the caller can isolate it.
         """
         staged = _Staged(0, [])
         mode, timezone = self.rollup_mode() if readings else ("table", "UTC")
-        with self._connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction(), _unsendable_is_rejected():
             if readings:
                 conn.execute(_STAGING_DDL)
                 with conn.cursor() as cur:
@@ -95,7 +104,7 @@ class BatchWriter(Connected):
                     staged = _apply_staged(cur, readings, mode, timezone)
             if dead_letters:
                 with conn.cursor() as cur:
-                    insert_dead_letters(cur, dead_letters)
+                    insert_dead_letters(cur, dead_letters, max_payload_bytes=max_payload_bytes)
         alerts: list[Alert] = []
         if staged.recovered:
             with self._connection() as conn:
@@ -106,6 +115,18 @@ class BatchWriter(Connected):
             dead_letters=len(dead_letters),
             alerts=tuple(alerts),
         )
+
+
+@contextmanager
+def _unsendable_is_rejected() -> Iterator[None]:
+    """Errors the driver raises while encoding a value (before the database sees it) as refusals.
+
+    Inside the transaction, so nothing of the batch is kept; only encoding errors, which come
+    from the data: psycopg's own errors are translated by the connection."""
+    try:
+        yield
+    except (UnicodeError, TypeError, OverflowError) as exc:
+        raise StoreRejected(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
 def _stage(cur: psycopg.Cursor[Any], batch: Sequence[Reading]) -> None:

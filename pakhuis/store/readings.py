@@ -1,12 +1,15 @@
 """SQL for readings: observations (the hypertable) and the latest value per sensor and quantity.
 
 Writes come from a staged batch (see `batches`); reads are in time order, filtered by tenant,
-sensor, quantity and time range.
+sensor, quantity and time range. The API reads pages by keyset (`observation_page`): each page
+continues after the previous page's last row, so a page costs the same wherever it starts and
+no request holds more than one page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +71,57 @@ ORDER BY o.time, s.tenant, s.name, q.id
 LIMIT %(limit)s
 """
 
+# (time, tenant, sensor, quantity id) is unique (observations_identity is sensor, quantity,
+# time), so "after this key" is exact: no row is repeated or skipped between pages. The
+# redundant `o.time >= after` lets the time index bound the scan.
+_OBSERVATION_PAGE = """
+SELECT s.tenant, s.name AS sensor, q.name AS quantity, q.unit,
+       o.time, o.time_end, o.value, o.quality::text AS quality, o.source_format, q.id
+FROM observations o
+JOIN sensors s ON s.id = o.sensor_id
+JOIN quantities q ON q.id = o.quantity_id
+WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
+  AND (%(sensor)s::text IS NULL OR s.name = %(sensor)s)
+  AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
+  AND (%(start)s::timestamptz IS NULL OR o.time >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR o.time < %(end)s)
+  AND (%(after_time)s::timestamptz IS NULL OR o.time >= %(after_time)s)
+  AND (%(after_time)s::timestamptz IS NULL OR o.time > %(after_time)s
+       OR (s.tenant, s.name, q.id) > (%(after_tenant)s::text, %(after_sensor)s::text,
+                                      %(after_quantity)s::smallint))
+ORDER BY o.time, s.tenant, s.name, q.id
+LIMIT %(limit)s
+"""
+
+# The columns of an `ObservationPage` row, in order.
+OBSERVATION_COLUMNS = (
+    "tenant",
+    "sensor",
+    "quantity",
+    "unit",
+    "time",
+    "time_end",
+    "value",
+    "quality",
+    "source_format",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationKey:
+    """Where a page of observations ends: the sort key of its last row."""
+
+    time: datetime
+    tenant: str
+    sensor: str
+    quantity_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationPage:
+    rows: list[tuple[Any, ...]]  # OBSERVATION_COLUMNS, in time order
+    next_key: ObservationKey | None  # None: this was the last page
+
 
 def insert_staged_observations(cur: psycopg.Cursor[Any]) -> int:
     """Move the staged readings into observations; returns how many were new (not duplicates)."""
@@ -107,6 +161,41 @@ class ReadingQueries(Connected):
         }
         with self._connection() as conn:
             return fetch_all(conn, _OBSERVATIONS, params)
+
+    def observation_page(
+        self,
+        *,
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        after: ObservationKey | None = None,
+        limit: int = 1000,
+    ) -> ObservationPage:
+        """At most `limit` observations in time order after `after` (from the start if None);
+        `start` inclusive, `end` exclusive. Rows are plain tuples: a page of 10,000 is small."""
+        params = {
+            "tenant": tenant,
+            "sensor": sensor,
+            "quantity": quantity.value if quantity else None,
+            "start": start,
+            "end": end,
+            "after_time": after.time if after else None,
+            "after_tenant": after.tenant if after else None,
+            "after_sensor": after.sensor if after else None,
+            "after_quantity": after.quantity_id if after else None,
+            # One row more than asked tells whether another page follows.
+            "limit": limit + 1,
+        }
+        with self._connection() as conn:
+            rows = conn.execute(_OBSERVATION_PAGE, params).fetchall()
+        next_key = None
+        if len(rows) > limit:
+            del rows[limit:]
+            last = rows[-1]
+            next_key = ObservationKey(time=last[4], tenant=last[0], sensor=last[1], quantity_id=last[9])
+        return ObservationPage(rows=[row[:9] for row in rows], next_key=next_key)
 
     def count_observations(self, tenant: str | None = None) -> int:
         with self._connection() as conn:

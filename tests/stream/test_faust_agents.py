@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import faust
 import pytest
 
-from pakhuis.codec import KafkaTopics, encode_dead_letter, encode_sensor_readings, sensor_key
+from pakhuis.codec import (
+    KafkaTopics,
+    decode_dead_letter,
+    encode_dead_letter,
+    encode_sensor_readings,
+    sensor_key,
+)
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, Reading, Rejection
 from pakhuis.store import Store
@@ -25,6 +31,8 @@ from stream.faust_app import create_faust_app
 from stream.pipeline import StreamPipeline
 
 pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
 MINUTE = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -253,3 +261,207 @@ def test_deadletters_agent_survives_a_corrupt_record(store: Store, tmp_path: Pat
         crashed = None
     payloads = sorted(bytes(row["payload"]) for row in stored)
     assert payloads == sorted([b"{1", b"{2", corrupt]), f"stored {payloads}; agent error: {crashed!r}"
+
+
+class _BuggyPipeline(StreamPipeline):
+    """The real pipeline with a bug that one sensor's readings trigger (a stand-in for the
+    failure nobody foresaw: data errors never reach the agent, the store dead-letters them)."""
+
+    calls = 0
+
+    def __call__(self, batch: Any) -> Any:
+        type(self).calls += 1
+        if any(r.sensor == "boom" for envelope in batch for r in envelope.readings):
+            raise RuntimeError("bug triggered by sensor boom")
+        return super().__call__(batch)
+
+
+def test_a_record_that_keeps_failing_is_quarantined_and_the_partition_moves_on(
+    store: Store, tmp_path: Path
+) -> None:
+    pipeline = _BuggyPipeline(store, alert_above={}, alert_hourly_mean_above={}, stale_factor=3.0)
+    quarantined: list[DeadLetter] = []
+
+    async def quarantine(letter: DeadLetter) -> None:
+        quarantined.append(letter)
+
+    topics = KafkaTopics("t" + uuid.uuid4().hex[:12])
+    app = create_faust_app(
+        pipeline,
+        bootstrap="127.0.0.1:9092",
+        partitions=4,
+        datadir=tmp_path,
+        topics=topics,
+        batch_max_seconds=0.2,
+        poison_attempts=2,
+        quarantine=quarantine,
+    )
+    good = [_reading(f"kolk-{i}", Quantity.FILL_LEVEL, i, 10.0) for i in range(8)]
+    poison = encode_sensor_readings([_reading("boom", Quantity.FILL_LEVEL, 9, 10.0)])
+    # a record the store refuses (a NUL in its quantity-free text: source format), between them
+    refused = encode_sensor_readings([_reading("kolk-x", Quantity.FILL_LEVEL, 3, 10.0)]).replace(
+        b'"native"', b'"nat\\u0000ive"'
+    )
+
+    async def scenario() -> int:
+        async with _agent(app, "persist").test_context() as agent:
+            for i, reading in enumerate(good):
+                if i == 4:
+                    await agent.put(poison, key=b"castricum/boom")
+                    await agent.put(refused, key=b"castricum/kolk-x")
+                await agent.put(
+                    encode_sensor_readings([reading]), key=sensor_key("castricum", reading.sensor)
+                )
+            return await _eventually(store.count_observations, lambda n: n >= len(good) and quarantined != [])
+
+    assert _run(scenario()) == len(good)
+    [letter] = quarantined
+    assert letter.payload == poison and letter.reason_code == "stream_failed"
+    assert "RuntimeError: bug triggered by sensor boom" in letter.reason and letter.tenant == "castricum"
+    [row] = store.dead_letters()
+    assert bytes(row["payload"]) == refused and row["reason_code"] == "store_rejected"
+    assert row["topic"] == f"kafka:{topics.readings}"
+
+
+def test_an_unavailable_database_is_waited_out_not_quarantined(tmp_path: Path) -> None:
+    from pakhuis.store import Store as RealStore
+
+    quarantined: list[DeadLetter] = []
+
+    async def quarantine(letter: DeadLetter) -> None:
+        quarantined.append(letter)
+
+    # nothing listens on port 1: every write is StoreUnavailable
+    down = RealStore("postgresql://pakhuis@127.0.0.1:1/pakhuis", acquire_timeout_s=0.2)
+    pipeline = StreamPipeline(down, alert_above={}, alert_hourly_mean_above={}, stale_factor=3.0)
+    topics = KafkaTopics("t" + uuid.uuid4().hex[:12])
+    app = create_faust_app(
+        pipeline, bootstrap="127.0.0.1:9092", partitions=1, datadir=tmp_path, topics=topics,
+        batch_max_seconds=0.1, poison_attempts=1, quarantine=quarantine,
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        async with _agent(app, "persist").test_context() as agent:
+            await agent.put(
+                encode_sensor_readings([_reading("kolk-1", Quantity.FILL_LEVEL, 1, 1.0)]), key=b"k"
+            )
+            await asyncio.sleep(2.0)
+
+    _run(scenario())
+    assert quarantined == [], "an outage is retried, never quarantined"
+
+
+@pytest.mark.distributed
+def test_worker_on_real_kafka_moves_past_poison_records(distributed: Any, tmp_path: Path) -> None:
+    """A `pakhuis stream worker` on the real Kafka: records it cannot read, records the database
+    refuses and dead letters whose text PostgreSQL refuses, between good ones: every good
+    reading stored, every poison record kept as a dead letter, the worker still running."""
+    from confluent_kafka import Producer
+
+    from ingest.kafka import ensure_topics
+    from tests.support import pakhuis_command, running, service_env, wait_for
+
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    topics = KafkaTopics(prefix)
+    database_url = distributed.database.new_database()
+    ensure_topics(distributed.kafka, 2, topics)
+    env = service_env(
+        distributed.broker,
+        database_url,
+        PAKHUIS_KAFKA_URL=distributed.kafka,
+        PAKHUIS_KAFKA_PREFIX=prefix,
+        PAKHUIS_KAFKA_PARTITIONS="2",
+        PAKHUIS_DATA_DIR=str(tmp_path / "data"),
+    )
+    good = [_reading(f"kolk-{i}", Quantity.FILL_LEVEL, i, 10.0) for i in range(20)]
+    refused = encode_sensor_readings([_reading("kolk-x", Quantity.FILL_LEVEL, 3, 1.0)]).replace(
+        b'"native"', b'"nat\\u0000ive"'
+    )
+    poison_letter = encode_dead_letter(
+        DeadLetter("pakhuis/v1/castricum/s/native", b"\x00", "native", (Rejection("x", "y"),), RECEIVED)
+    ).replace(b'"reason":"y"', b'"reason":"y\\u0000\\ud800"')
+    producer = Producer({"bootstrap.servers": distributed.kafka, "enable.idempotence": True})
+    for i, reading in enumerate(good):
+        if i == 10:
+            producer.produce(topics.readings, key=b"castricum/kolk-x", value=refused)
+            producer.produce(topics.readings, key=b"castricum/bad", value=b"\x00\xff not a record")
+            producer.produce(topics.deadletter, key=b"x", value=poison_letter)
+        producer.produce(
+            topics.readings,
+            key=sensor_key("castricum", reading.sensor),
+            value=encode_sensor_readings([reading]),
+        )
+    assert producer.flush(30) == 0
+    with (
+        Store(database_url) as store,
+        running(
+            pakhuis_command("stream", "worker", "--id", "w1"), env, REPO_ROOT, tmp_path / "worker.log"
+        ) as proc,
+    ):
+        wait_for(
+            lambda: store.count_observations() >= len(good) and len(store.dead_letters()) >= 3,
+            120,
+            "the records",
+        )
+        assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        letters = {r["reason_code"]: r for r in store.dead_letters()}
+    assert store_count(database_url) == len(good)
+    assert bytes(letters["store_rejected"]["payload"]) == refused
+    assert bytes(letters["bad_kafka_record"]["payload"]) == b"\x00\xff not a record"
+    assert letters["x"]["reason"] == "y\\x00\ufffd" and bytes(letters["x"]["payload"]) == b"\x00"
+
+
+def store_count(database_url: str) -> int:
+    with Store(database_url) as store:
+        return store.count_observations()
+
+
+@pytest.mark.distributed
+def test_quarantined_record_is_produced_to_the_real_dead_letter_topic(
+    distributed: Any, store: Store, tmp_path: Path
+) -> None:
+    """The default quarantine: the record the stream keeps failing on is produced to
+    <prefix>.deadletter on the real Kafka (and awaited), the records behind it are stored."""
+    from confluent_kafka import Consumer
+
+    from ingest.kafka import ensure_topics
+
+    topics = KafkaTopics("t" + uuid.uuid4().hex[:12])
+    ensure_topics(distributed.kafka, 1, topics)
+    pipeline = _BuggyPipeline(store, alert_above={}, alert_hourly_mean_above={}, stale_factor=3.0)
+    app = create_faust_app(
+        pipeline, bootstrap=distributed.kafka, partitions=1, datadir=tmp_path, topics=topics,
+        batch_max_seconds=0.2, poison_attempts=2,
+    )  # fmt: skip
+    poison = encode_sensor_readings([_reading("boom", Quantity.FILL_LEVEL, 9, 10.0)])
+    after = _reading("kolk-1", Quantity.FILL_LEVEL, 1, 10.0)
+
+    async def scenario() -> int:
+        await app.producer.start()
+        try:
+            async with _agent(app, "persist").test_context() as agent:
+                await agent.put(poison, key=b"castricum/boom")
+                await agent.put(encode_sensor_readings([after]), key=b"castricum/kolk-1")
+                return await _eventually(store.count_observations, lambda n: n >= 1, timeout=30)
+        finally:
+            await app.producer.stop()
+
+    assert _run(scenario()) == 1
+    consumer = Consumer(
+        {
+            "bootstrap.servers": distributed.kafka,
+            "group.id": f"g{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topics.deadletter])
+    try:
+        message = consumer.poll(30)
+        assert message is not None and message.error() is None
+        value = message.value()
+        assert value is not None
+        letter = decode_dead_letter(value)
+    finally:
+        consumer.close()
+    assert letter.payload == poison and letter.reason_code == "stream_failed"
+    assert letter.topic == f"kafka:{topics.readings}"

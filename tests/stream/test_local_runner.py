@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pakhuis.errors import StoreRejected, StoreUnavailable
+from pakhuis.errors import StoreUnavailable
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, Envelope, Reading, Rejection
 from pakhuis.store import Store
@@ -197,6 +197,68 @@ def test_messages_arriving_within_the_window_share_a_batch() -> None:
 
     _run(scenario())
     assert recorder.batches == [[0, 1, 2, 3, 4]]
+
+
+def test_batch_closes_when_the_queue_stays_empty_for_the_linger() -> None:
+    # Group commit: a publisher whose PUBACKs wait for this commit sends nothing more until it
+    # happens, so waiting for max_seconds would stall it.
+    recorder = Recorder()
+    runner = LocalRunner(recorder, max_readings=5000, max_seconds=30.0, max_messages=1000, linger_s=0.05)
+
+    async def scenario() -> float:
+        task = asyncio.create_task(runner.run())
+        for i in range(3):
+            await runner.submit(recorder.envelope(i))
+        last = time.monotonic()
+        await _until(lambda: runner.stats.batches == 1, timeout=5)
+        await asyncio.sleep(0.2)  # a lone late message is a batch of its own
+        await runner.submit(recorder.envelope(3))
+        await _until(lambda: runner.stats.batches == 2, timeout=5)
+        runner.stop()
+        await task
+        return last
+
+    last = _run(scenario())
+    assert recorder.batches == [[0, 1, 2], [3]]
+    assert recorder.call_times[0] - last < 1.0
+    assert recorder.acked == {0, 1, 2, 3}
+
+
+def test_queue_depth_and_last_commit_tell_the_health_board_how_the_runner_is_doing() -> None:
+    recorder = Recorder()
+    runner = LocalRunner(recorder, max_seconds=30.0, linger_s=0.01)
+
+    async def scenario() -> tuple[int, float | None]:
+        for i in range(3):
+            await runner.submit(recorder.envelope(i))
+        before = (runner.queue_depth, runner.stats.last_commit)
+        task = asyncio.create_task(runner.run())
+        await _until(lambda: runner.stats.batches == 1)
+        runner.stop()
+        await task
+        return before
+
+    started = time.time()
+    assert _run(scenario()) == (3, None)
+    assert runner.queue_depth == 0
+    assert runner.stats.last_commit is not None and runner.stats.last_commit >= started
+
+
+def test_messages_closer_than_the_linger_share_a_batch() -> None:
+    recorder = Recorder()
+    runner = LocalRunner(recorder, max_readings=5000, max_seconds=30.0, max_messages=1000, linger_s=0.3)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(runner.run())
+        for i in range(4):
+            await runner.submit(recorder.envelope(i))
+            await asyncio.sleep(0.02)
+        await _until(lambda: runner.stats.messages == 4)
+        runner.stop()
+        await task
+
+    _run(scenario())
+    assert recorder.batches == [[0, 1, 2, 3]]
 
 
 # -- acknowledgement ---------------------------------------------------------------------------
@@ -553,9 +615,9 @@ def test_single_refused_message_becomes_store_rejected(store: Store) -> None:
 
 
 @pytest.mark.integration
-def test_lone_refused_dead_letter_is_raised_not_lost(store: Store) -> None:
-    """A dead letter alone that the database refuses cannot be split further: the handler
-    raises, so the runner stops without acknowledging it (the broker keeps the message)."""
+def test_lone_refused_dead_letter_is_kept_not_raised(store: Store) -> None:
+    """A dead letter with text PostgreSQL cannot hold is stored anyway (cleaned, raw bytes kept):
+    a data error never stops the runner (issue 11 part 2)."""
     letter = DeadLetter(
         topic="pakhuis/v1/t/\x00/native",  # PostgreSQL text cannot hold NUL
         payload=b"raw",
@@ -564,10 +626,10 @@ def test_lone_refused_dead_letter_is_raised_not_lost(store: Store) -> None:
         received=RECEIVED,
         tenant="t",
     )
-    with pytest.raises(StoreRejected) as info:
-        PersistHandler(store)([Envelope([], letter, topic=letter.topic, payload=letter.payload)])
-    assert info.value.code == "store_rejected"
-    assert store.dead_letters() == []
+    outcome = PersistHandler(store)([Envelope([], letter, topic=letter.topic, payload=letter.payload)])
+    assert outcome.dead_letters == 1
+    [row] = store.dead_letters()
+    assert (bytes(row["payload"]), row["topic"]) == (b"raw", "pakhuis/v1/t/\\x00/native")
 
 
 @pytest.mark.integration
