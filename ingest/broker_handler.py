@@ -71,9 +71,21 @@ class PakhuisBrokerHandler(BrokerProtocolHandler):  # type: ignore[misc]
             raise MQTTError(f"client id {session.client_id!r} is reserved for the pakhuis ingest")
         return handler, session
 
+    def _routes_deliveries(self) -> bool:
+        # amqtt picks this handler class module-wide, so a plain amqtt Broker in the same process
+        # (a test's, a simulator's) gets it too; only the pakhuis broker's routing releases a
+        # Delivery, so elsewhere a publish must keep amqtt's own flow or its PUBACK never comes.
+        reserved = getattr(self.plugins_manager.context, RESERVED_IDS_ATTRIBUTE, None)
+        return isinstance(reserved, ReservedClientIds)
+
     async def handle_publish(self, publish_packet: Any) -> None:
         header = publish_packet.variable_header
-        if publish_packet.qos != QOS_1 or header is None or publish_packet.topic_name is None:
+        if (
+            publish_packet.qos != QOS_1
+            or header is None
+            or publish_packet.topic_name is None
+            or not self._routes_deliveries()
+        ):
             await super().handle_publish(publish_packet)
             return
         if publish_packet.data is None:

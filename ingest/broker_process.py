@@ -126,8 +126,10 @@ async def _serve(settings: dict[str, object]) -> int:
 
 def main() -> int:
     _die_with_parent()
-    # Ctrl-C reaches the whole process group; the parent stops us in its own order (ingest first).
+    # Ctrl-C (and a service manager's SIGTERM) reach the whole process group; the parent stops us
+    # in its own order, ingest first, by closing our stdin — and if it dies, we die with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -14,6 +14,8 @@ everything is acknowledged, stored == published. The killed run's PostgreSQL mus
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -132,3 +134,23 @@ def test_sigkill_during_a_qos1_run_loses_and_duplicates_nothing(tmp_path: Path) 
     assert set(stored) == set(range(MESSAGES))
     for pid in (killed_postmaster, second_postmaster):
         assert pid is None or not pg_guard.alive(pid), f"PostgreSQL {pid} left running"
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
+
+
+def test_a_dead_broker_process_stops_pakhuis_run_with_an_error(tmp_path: Path) -> None:
+    run = EmbeddedRun(tmp_path / "data", free_port(), free_port(), tmp_path / "run.log")
+    run.wait_ready()
+    [broker] = [
+        pid
+        for pid in _children(run.proc.pid)
+        if b"ingest.broker_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    os.kill(broker, signal.SIGKILL)
+    assert run.proc.wait(60) == 1
+    assert "broker process stopped unexpectedly" in run.log.read_text()
+    postmaster = run.postmaster()
+    assert postmaster is None or not pg_guard.alive(postmaster)

@@ -25,7 +25,7 @@ def drain(
     return row
 
 
-_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
+_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,17})?"
 _BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
 
 

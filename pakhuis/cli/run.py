@@ -19,6 +19,7 @@ import typer
 from pakhuis.cli import probes, wiring
 from pakhuis.cli.frame import Stores, command, console
 from pakhuis.cli.serving import QuietServer, api_server, check_port_free
+from pakhuis.errors import ServiceStartError
 from pakhuis.settings import Settings
 
 if TYPE_CHECKING:
@@ -91,12 +92,19 @@ async def _run_embedded(settings: Settings, stores: Stores, simulation: _Simulat
     services = await _start(settings, stores, stop, simulation)
     _print_banner(settings, simulation)
     await _report_until(stop, services)
+    broker_died = not services.broker.running
     await _stop(services, stop)
     s = services.runner.stats
     console.print(
         f"\nstopped: {s.stored} readings stored, {s.duplicates} duplicates, "
         f"{s.dead_letters} dead letters, {s.messages} messages"
     )
+    if broker_died:
+        raise ServiceStartError(
+            "The embedded MQTT broker process stopped unexpectedly.",
+            hint="See its log lines above; what it acknowledged is in its journal and is replayed "
+            "on the next start.",
+        )
 
 
 async def _start(

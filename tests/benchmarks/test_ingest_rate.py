@@ -5,12 +5,12 @@ bare paho-mqtt subscriber (QoS 1, automatic acks) that only counts messages — 
 Python MQTT client gets out of that broker. The ratio says how much of that raw receive rate
 survives decoding, validation, batching, COPY into PostgreSQL and manual acks.
 
-Embedded end to end (`pakhuis run`): the broker PUBACKs a QoS 1 message once it is fsynced in
-the broker's journal (replayed after a crash until the ingest committed it; when the journal's
-backlog is full, PUBACKs wait for the commit), with a publisher — `mosquitto_pub` — whose
-in-flight window is the client default of 20. The baseline is the raw paho receive rate on the
-same embedded broker in the same run (a topic the ingest does not subscribe to). The goal is a
-ratio of at least 0.7.
+Embedded end to end (`pakhuis run`, its broker a child process): the broker PUBACKs a QoS 1
+message once it is fsynced in the broker's journal (replayed after a crash until the ingest
+committed it; when the journal's backlog is full, PUBACKs wait for the commit), with a
+publisher — `mosquitto_pub` — whose in-flight window is the client default of 20. The baseline
+is the raw paho receive rate on the same embedded broker in the same run (a topic the ingest
+does not subscribe to). The goal is a ratio of at least 0.7.
 
     pytest tests/benchmarks -s            # prints the figures
 """
@@ -173,8 +173,8 @@ def test_embedded_run_acking_after_commit_against_raw_paho(
     raw_rate, rate = MESSAGES / raw_s, MESSAGES / stored_s
     with capsys.disabled():
         print(
-            f"\n[benchmark] pakhuis run (embedded, PUBACK after the journal's fsync, mosquitto_pub "
-            f"window 20): "
+            f"\n[benchmark] pakhuis run (embedded, broker process, PUBACK after its journal's fsync, "
+            f"mosquitto_pub window 20): "
             f"{rate:,.0f} msg/s stored ({rate * READINGS_PER_MESSAGE:,.0f} readings/s; publisher done "
             f"after {acked_s:.2f} s, stored after {stored_s:.2f} s); baseline raw paho receive on the "
             f"same broker {raw_rate:,.0f} msg/s; ratio {rate / raw_rate:.2f} (goal ≥ 0.7)"

@@ -312,6 +312,6 @@ def test_a_days_routes_are_feasible_and_downloadable(scenario: Scenario) -> None
     assert planned.json()["summary"]["trucks"] == 2
     assert client.get(f"/api/v1/routes?date={START + timedelta(days=1)}").status_code == 200
     no_depot = TestClient(create_app(scenario.store)).post(f"/api/v1/routes?date={START}")
-    assert no_depot.status_code == 500 and "PAKHUIS_PLAN_DEPOT" in no_depot.json()["error"]["hint"]
+    assert no_depot.status_code == 409 and "PAKHUIS_PLAN_DEPOT" in no_depot.json()["error"]["hint"]
     schedule = client.get(f"/api/v1/schedule?from={START}&horizon=28").json()
     assert len(schedule["due"]) > 0 and schedule["due"][0]["reason"]
