@@ -133,6 +133,23 @@ def upsert_staged_latest(cur: psycopg.Cursor[Any]) -> None:
     cur.execute(_UPSERT_STAGED_LATEST)
 
 
+def _filters(
+    tenant: str | None,
+    sensor: str | None,
+    quantity: Quantity | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, Any]:
+    """The query parameters every observation query filters on."""
+    return {
+        "tenant": tenant,
+        "sensor": sensor,
+        "quantity": quantity.value if quantity else None,
+        "start": start,
+        "end": end,
+    }
+
+
 class ReadingQueries(Connected):
     def latest(self, tenant: str | None = None, quantity: Quantity | None = None) -> list[dict[str, Any]]:
         with self._connection() as conn:
@@ -151,14 +168,7 @@ class ReadingQueries(Connected):
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
         """Observations in time order; `start` inclusive, `end` exclusive."""
-        params = {
-            "tenant": tenant,
-            "sensor": sensor,
-            "quantity": quantity.value if quantity else None,
-            "start": start,
-            "end": end,
-            "limit": limit,
-        }
+        params = {**_filters(tenant, sensor, quantity, start, end), "limit": limit}
         with self._connection() as conn:
             return fetch_all(conn, _OBSERVATIONS, params)
 
@@ -176,11 +186,7 @@ class ReadingQueries(Connected):
         """At most `limit` observations in time order after `after` (from the start if None);
         `start` inclusive, `end` exclusive. Rows are plain tuples: a page of 10,000 is small."""
         params = {
-            "tenant": tenant,
-            "sensor": sensor,
-            "quantity": quantity.value if quantity else None,
-            "start": start,
-            "end": end,
+            **_filters(tenant, sensor, quantity, start, end),
             "after_time": after.time if after else None,
             "after_tenant": after.tenant if after else None,
             "after_sensor": after.sensor if after else None,
