@@ -5,17 +5,19 @@ The first poison is the one that used to stop the service (issue 11): a native p
 quantity holds a NUL byte and whose value is not a number. The others are its relatives: a
 lone surrogate, raw invalid UTF-8, NUL in a SenML name, a deep nesting, an oversized payload.
 The device has a persistent session and waits for every PUBACK, which the embedded broker
-sends only after the runner committed (or dead-lettered) the message.
+sends once the message is fsynced in its journal (the commit follows; a crash replays it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -77,17 +79,31 @@ def test_poison_messages_in_the_middle_of_a_run(tmp_path: Path) -> None:
                 return acked >= set(mids)
 
         wait_for(all_acked, 120, "every PUBACK")
-        with psycopg.connect(embedded_url(tmp_path / "data" / "pg")) as conn:
-            stored = conn.execute(
-                "SELECT count(*), count(DISTINCT o.time) FROM observations o "
-                "JOIN sensors s ON s.id = o.sensor_id WHERE s.tenant = %s",
-                (tenant,),
-            ).fetchone()
-            letters = conn.execute(
-                "SELECT topic, payload, payload_size, payload_truncated, reason_code, reason "
-                "FROM deadletters WHERE tenant = %s ORDER BY id",
-                (tenant,),
-            ).fetchall()
+        url = embedded_url(tmp_path / "data" / "pg")
+
+        def read() -> tuple[Any, list[Any]]:
+            with psycopg.connect(url) as conn:
+                counts = conn.execute(
+                    "SELECT count(*), count(DISTINCT o.time) FROM observations o "
+                    "JOIN sensors s ON s.id = o.sensor_id WHERE s.tenant = %s",
+                    (tenant,),
+                ).fetchone()
+                rows = conn.execute(
+                    "SELECT topic, payload, payload_size, payload_truncated, reason_code, reason "
+                    "FROM deadletters WHERE tenant = %s ORDER BY id",
+                    (tenant,),
+                ).fetchall()
+            return counts, rows
+
+        # The PUBACK follows the broker journal's fsync, not the commit, which comes just after:
+        # wait (bounded) for the commit; the assertions below then say what is missing.
+        def committed() -> bool:
+            counts, rows = read()
+            return counts is not None and counts[0] >= VALID and len(rows) >= len(POISON)
+
+        with contextlib.suppress(AssertionError):
+            wait_for(committed, 60, "the acknowledged messages committed")
+        stored, letters = read()
         assert proc.poll() is None, "pakhuis run stopped"
     finally:
         client.disconnect()
