@@ -583,11 +583,15 @@ def _is_number(value: Any) -> bool:
 
 
 def _valid_time(text: Any) -> bool:
-    """An ISO-8601 date-time with an offset that exists in UTC."""
+    """An ISO-8601 date-time with an offset that exists in UTC, written only in ISO-8601's own
+    characters (fromisoformat alone also takes e.g. '10:05:00.123456]+00:00' or a trailing NUL)."""
     if not isinstance(text, str):
         return False
+    text = text.strip()
+    if not 4 <= len(text) <= 40 or not set(text) <= set("0123456789TtWZz:+.,- "):
+        return False
     try:
-        value = datetime.fromisoformat(text.strip())
+        value = datetime.fromisoformat(text)
         if value.tzinfo is None:
             return False
         value.astimezone(UTC)
