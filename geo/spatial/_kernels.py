@@ -24,11 +24,30 @@ query's x, stopping when dx alone exceeds the best distance found.
 
 Distances are ``sqrt(dx * dx + dy * dy)`` in float64, computed the same way everywhere (and the
 way scipy's cKDTree computes them), so "within r" means ``distance <= r`` for every kernel.
-The nearest-neighbour search is exact: rings of cells are searched outward from the query's
-cell (clamped onto the grid for queries outside it) until a lower bound on the distance to
-every unsearched cell is at least the best distance found, so queries far outside the target
-extent are answered correctly too. Lower bounds carry a tiny slack (1e-12 of the coordinate
-magnitude) so that rounding of cell edges can never prune the true nearest point.
+
+Why the searches are exact. They rest on three invariants of the index:
+
+(I1) every target sits in the cell `_cell_of` gives it, exactly once;
+(I2) the positions of one row of cells, ``start[row]:start[row + nx]``, are sorted by x --
+     cells within a row are in x order, since ``int((x - ox) / cs)`` never decreases as x
+     grows, and every cell's points are sorted by x (every cell: the two-level build once
+     left the last cell of each run unsorted, see `_sort_cells_by_x`);
+(I3) the cell edges ``ox + i * cs`` are within the slack below of the bounds `_cell_of`
+     really uses (the division rounds).
+
+Given those, the row scans may leave a sorted run as soon as ``dx * dx`` alone reaches the
+best squared distance (I2: every point further along has a larger |dx|), and a window of
+cells [x - r, x + r] found by binary search holds every point within r (I1, I2). The nearest
+search walks rings of cells outward from the query's cell (clamped onto the grid for queries
+outside it); before ring r it computes a lower bound on the distance to every cell at index
+distance >= r (the axis gap to the nearest such column or row, combined with the query's
+distance to the grid along the other axis) and stops when that bound, less the slack, is at
+least the best distance found: no unsearched cell can then hold a closer point (I3), so the
+answer is exact, also for queries far outside the target extent. The slack is 1e-12 of the
+coordinate magnitude, far above the rounding of a cell edge (~1e-16 of it). Within a ring,
+rows and columns whose bound already exceeds the best are skipped by the same argument.
+Tests: tests/geo/spatial/test_kernel_oracle.py checks (I1)-(I2) directly and the answers
+against cKDTree over adversarial layouts and both build paths.
 
 Thread safety: numba's default 'workqueue' threading layer aborts the process when two Python
 threads run parallel kernels at once (as a web server does). On import this module selects a
@@ -195,9 +214,13 @@ def _cell_ids(xy: np.ndarray, ox: float, oy: float, cs: float, nx: int, ny: int)
 
 @_seq
 def build_grid(
-    xy: np.ndarray, per_cell: float
+    xy: np.ndarray, per_cell: float, direct_cells: int = _DIRECT_CELLS, buckets: int = _BUCKETS
 ) -> tuple[float, float, float, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The grid index of `xy` (finite coordinates): (ox, oy, cs, nx, ny, start, sx, sy, sidx)."""
+    """The grid index of `xy` (finite coordinates): (ox, oy, cs, nx, ny, start, sx, sy, sidx).
+
+    `direct_cells` and `buckets` choose between the one- and two-level sort (see below); the
+    defaults are the fast choice, and tests lower them to run the two-level path on small
+    inputs. Both paths build the same index."""
     n = xy.shape[0]
     if n == 0:
         return (
@@ -222,7 +245,7 @@ def build_grid(
     sx = np.empty(n)
     sy = np.empty(n)
     sidx = np.empty(n, np.int64)
-    if ncell <= _DIRECT_CELLS:
+    if ncell <= direct_cells:
         # The cell array stays in cache: one counting sort, the cell of a point computed
         # where needed rather than stored, and the scatter walking backwards from each
         # cell's end (which leaves `start` holding the beginnings): few fresh pages to touch.
@@ -242,15 +265,15 @@ def build_grid(
         for c in range(ncell):
             start[c] = start[c + 1]
         start[ncell] = n
-        _sort_cells_by_x(sx, sy, sidx, start, 0, ncell)
+        _sort_cells_by_x(sx, sy, sidx, start, 0, ncell, n)
         return ox, oy, cs, nx, ny, start, sx, sy, sidx
     ids = _cell_ids(xy, ox, oy, cs, nx, ny)
     # Counting sort by cell in two levels, so that no pass scatters over the whole (large)
-    # cell array: first into at most _BUCKETS contiguous runs of cells, carrying the
+    # cell array: first into at most `buckets` contiguous runs of cells, carrying the
     # coordinates along (sequential reads, few write streams), then each run on its own,
     # within a slice of the arrays that stays in cache -- and the runs in parallel.
     shift = 0
-    while ((ncell - 1) >> shift) + 1 > _BUCKETS:
+    while ((ncell - 1) >> shift) + 1 > buckets:
         shift += 1
     nb = ((ncell - 1) >> shift) + 1
     bstart = np.zeros(nb + 1, np.int64)
@@ -279,12 +302,17 @@ def build_grid(
 
 @_seq
 def _sort_cells_by_x(
-    sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, start: np.ndarray, c0: int, c1: int
+    sx: np.ndarray, sy: np.ndarray, sidx: np.ndarray, start: np.ndarray, c0: int, c1: int, end: int
 ) -> None:
-    """Sort the points of each cell in [c0, c1) by x: insertion sort for the usual few."""
+    """Sort the points of each cell in [c0, c1) by x: insertion sort for the usual few.
+
+    `end` is where cell c1 - 1 ends. It is passed rather than read from ``start[c1]``: in the
+    two-level build that entry belongs to the next run, which another thread may not have
+    written yet (reading it left the last cell of every run unsorted, and the scans' early
+    exits then missed nearer points)."""
     for c in range(c0, c1):
         a = start[c]
-        b = start[c + 1]
+        b = start[c + 1] if c + 1 < c1 else end
         if b - a > 32:
             _sort_many_by_x(sx, sy, sidx, a, b)
             continue
@@ -352,7 +380,7 @@ def _sort_runs(
             sx[p] = tx[j]
             sy[p] = ty[j]
             sidx[p] = ti[j]
-        _sort_cells_by_x(sx, sy, sidx, start, c0, c1)
+        _sort_cells_by_x(sx, sy, sidx, start, c0, c1, e)
 
 
 @_par
