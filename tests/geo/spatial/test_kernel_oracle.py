@@ -71,8 +71,8 @@ class Part:
             return origin + (rng.random((self.n, 2)) - 0.5) * self.scale * 1e4
         if self.kind == "line":
             t = rng.random(self.n) * self.scale
-            line: np.ndarray = np.column_stack([t, np.full(self.n, float(t[0]))])
-            return origin + line
+            on_line: np.ndarray = origin + np.column_stack([t, np.full(self.n, float(t[0]))])
+            return on_line
         raise AssertionError(self.kind)
 
 
