@@ -23,6 +23,7 @@ from api.routers import (
     sensors,
 )
 from api.routers import health as health_routes
+from api.shared_reads import SharedReads
 from api.strict import refuse_control_characters
 from geo.plan import PlanConfig
 from pakhuis import __version__
@@ -58,6 +59,8 @@ def create_app(
     app.state.plan_config = plan_config or PlanConfig()
     # Body sizes (per path) and the page cap of observations and dead letters.
     app.state.limits = limits or ApiLimits()
+    # Identical hot reads (latest, rollups) that arrive together share one computation.
+    app.state.shared_reads = SharedReads()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits=app.state.limits)
     # The common error responses are declared once, per router, in the OpenAPI document.

@@ -4,12 +4,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_limits, get_store
-from api.json_rows import json_array_chunks
+from api.deps import get_limits, get_shared_reads, get_store
+from api.json_rows import json_array, json_array_chunks
 from api.limits import ApiLimits
 from api.pagination import (
     CURSOR_DESCRIPTION,
@@ -19,6 +20,7 @@ from api.pagination import (
     parse_observation_cursor,
 )
 from api.params import IsoDatetime
+from api.shared_reads import SharedReads
 from pakhuis.errors import InvalidParameter
 from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
@@ -63,11 +65,45 @@ def _rows(rows: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
         }
 
 
+def _rollup_json(
+    store: Store,
+    bucket: Literal["1h", "1d"],
+    chosen: Literal["mean", "min", "max", "count"],
+    filters: dict[str, Any],
+) -> bytes:
+    table = store.rollup_table(bucket=bucket, **filters)
+    at = {name: i for i, name in enumerate(table.columns)}
+    tenant, sensor, quantity, unit, time, value, count, coverage = (
+        at[name] for name in ("tenant", "sensor", "quantity", "unit", "time", chosen, "count", "coverage")
+    )
+    # ObservationOut's fields in its order, the raw-only ones null.
+    return json_array(
+        [
+            {
+                "tenant": row[tenant],
+                "sensor": row[sensor],
+                "quantity": row[quantity],
+                "unit": "count" if chosen == "count" else row[unit],
+                "time": row[time],
+                "time_end": None,
+                "value": float(row[value]),
+                "quality": None,
+                "source_format": None,
+                "agg": chosen,
+                "count": row[count],
+                "coverage": row[coverage],
+            }
+            for row in table.rows
+        ]
+    )
+
+
 @router.get("/observations", response_model=list[ObservationOut], responses={200: {"headers": _NEXT_LINK}})
-def observations(
+async def observations(
     request: Request,
     store: Annotated[Store, Depends(get_store)],
     limits: Annotated[ApiLimits, Depends(get_limits)],
+    shared: Annotated[SharedReads, Depends(get_shared_reads)],
     sensor: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
@@ -83,7 +119,7 @@ def observations(
         Query(description="aggregate per hour or per (local, reporting time zone) day"),
     ] = None,
     agg: Annotated[Literal["mean", "min", "max", "count"] | None, Query(description="with bucket")] = None,
-) -> Any:
+) -> Response:
     """Observations in time order, values in the quantity's canonical unit, a page at a time
     (the `Link` header continues); with `bucket`, the hourly or daily rollup (answered from the
     rollup tables / continuous aggregates, one capped page)."""
@@ -93,14 +129,17 @@ def observations(
     if bucket is None:
         if agg is not None:
             raise InvalidParameter("agg needs bucket=1h or bucket=1d")
-        page = store.observation_page(
-            tenant=tenant,
-            sensor=sensor,
-            quantity=quantity,
-            start=start,
-            end=end,
-            after=parse_observation_cursor(cursor) if cursor is not None else None,
-            limit=page_rows,
+        after = parse_observation_cursor(cursor) if cursor is not None else None
+        page = await run_in_threadpool(
+            lambda: store.observation_page(
+                tenant=tenant,
+                sensor=sensor,
+                quantity=quantity,
+                start=start,
+                end=end,
+                after=after,
+                limit=page_rows,
+            )
         )
         headers = {}
         if page.next_key is not None:
@@ -111,20 +150,16 @@ def observations(
     if cursor is not None:
         raise InvalidParameter("cursor: bucketed rows come in one page; narrow start/end instead")
     chosen = agg or "mean"
-    rows = store.rollup(
-        bucket=bucket, tenant=tenant, sensor=sensor, quantity=quantity, start=start, end=end, limit=page_rows
+    filters = {
+        "tenant": tenant,
+        "sensor": sensor,
+        "quantity": quantity,
+        "start": start,
+        "end": end,
+        "limit": page_rows,
+    }
+    body = await shared.get(
+        ("rollup", bucket, chosen, *filters.values()),
+        lambda: run_in_threadpool(_rollup_json, store, bucket, chosen, filters),
     )
-    return [
-        {
-            "tenant": row["tenant"],
-            "sensor": row["sensor"],
-            "quantity": row["quantity"],
-            "unit": "count" if chosen == "count" else row["unit"],
-            "time": row["time"],
-            "value": float(row[chosen]),
-            "agg": chosen,
-            "count": row["count"],
-            "coverage": row["coverage"],
-        }
-        for row in rows
-    ]
+    return Response(body, media_type="application/json")

@@ -3,10 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_store
+from api.deps import get_shared_reads, get_store
+from api.json_rows import json_objects
+from api.shared_reads import SharedReads
 from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
 from pakhuis.store import Store
@@ -46,11 +49,20 @@ def list_sensors(
     return store.sensors(tenant=tenant, kind=kind)
 
 
+def _latest_json(store: Store, tenant: str | None, quantity: Quantity | None) -> bytes:
+    table = store.latest_table(tenant=tenant, quantity=quantity)
+    return json_objects(table.columns, table.rows)  # the columns are LatestOut's fields, in order
+
+
 @router.get("/latest", response_model=list[LatestOut])
-def latest(
+async def latest(
     store: Annotated[Store, Depends(get_store)],
+    shared: Annotated[SharedReads, Depends(get_shared_reads)],
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """One row per sensor and quantity: its most recent reading."""
-    return store.latest(tenant=tenant, quantity=quantity)
+    body = await shared.get(
+        ("latest", tenant, quantity), lambda: run_in_threadpool(_latest_json, store, tenant, quantity)
+    )
+    return Response(body, media_type="application/json")

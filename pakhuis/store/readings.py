@@ -17,7 +17,7 @@ import psycopg
 
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.store.connection import Connected
-from pakhuis.store.rows import fetch_all
+from pakhuis.store.rows import RowTable, fetch_all, fetch_table
 
 _INSERT_STAGED = """
 INSERT INTO observations
@@ -44,7 +44,7 @@ SET time = EXCLUDED.time, time_end = EXCLUDED.time_end, value = EXCLUDED.value,
 WHERE l.time <= EXCLUDED.time
 """
 
-_LATEST = """
+LATEST_SQL = """
 SELECT s.tenant, s.name AS sensor, s.kind, q.name AS quantity, q.unit,
        l.time, l.time_end, l.value, l.received, l.quality::text AS quality
 FROM latest l
@@ -152,9 +152,15 @@ def _filters(
 
 class ReadingQueries(Connected):
     def latest(self, tenant: str | None = None, quantity: Quantity | None = None) -> list[dict[str, Any]]:
+        """One row per sensor and quantity: its most recent reading."""
+        return self.latest_table(tenant, quantity).dicts()
+
+    def latest_table(self, tenant: str | None = None, quantity: Quantity | None = None) -> RowTable:
+        """`latest` as tuples (columns: tenant, sensor, kind, quantity, unit, time, time_end,
+        value, received, quality)."""
         with self._connection() as conn:
-            return fetch_all(
-                conn, _LATEST, {"tenant": tenant, "quantity": quantity.value if quantity else None}
+            return fetch_table(
+                conn, LATEST_SQL, {"tenant": tenant, "quantity": quantity.value if quantity else None}
             )
 
     def observations(

@@ -15,7 +15,7 @@ import psycopg
 
 from pakhuis.quantities import Quantity
 from pakhuis.store.connection import Connected
-from pakhuis.store.rows import fetch_all
+from pakhuis.store.rows import RowTable, fetch_table
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,34 @@ def refresh_queued(conn: psycopg.Connection[Any]) -> int:
     return done
 
 
+def rollup_query(
+    bucket: Literal["1h", "1d"],
+    timezone: str,
+    *,
+    tenant: str | None = None,
+    sensor: str | None = None,
+    quantity: Quantity | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of `RollupQueries.rollup` (the API benchmark runs them alone)."""
+    sql = _ROLLUP.format(
+        table="observations_hourly" if bucket == "1h" else "observations_daily",
+        bucket_seconds=_HOUR_SECONDS if bucket == "1h" else _DAY_SECONDS,
+    )
+    params = {
+        "tenant": tenant,
+        "sensor": sensor,
+        "quantity": quantity.value if quantity else None,
+        "start": start,
+        "end": end,
+        "limit": limit,
+        "tz": timezone,
+    }
+    return sql, params
+
+
 class RollupQueries(Connected):
     def refresh_rollups(self) -> int:
         """Bring continuous aggregates up to date with queued late writes (no-op on plain
@@ -165,19 +193,32 @@ class RollupQueries(Connected):
         `coverage` is the share of expected readings present: count × the sensor's expected
         (or learned) interval / the bucket's length, at most 1; None when the interval is unknown.
         """
-        sql = _ROLLUP.format(
-            table="observations_hourly" if bucket == "1h" else "observations_daily",
-            bucket_seconds=_HOUR_SECONDS if bucket == "1h" else _DAY_SECONDS,
+        return self.rollup_table(
+            bucket=bucket, tenant=tenant, sensor=sensor, quantity=quantity, start=start, end=end, limit=limit
+        ).dicts()
+
+    def rollup_table(
+        self,
+        *,
+        bucket: Literal["1h", "1d"],
+        tenant: str | None = None,
+        sensor: str | None = None,
+        quantity: Quantity | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> RowTable:
+        """`rollup` as tuples (columns: tenant, sensor, quantity, unit, time, mean, min, max,
+        count, coverage)."""
+        sql, params = rollup_query(
+            bucket,
+            self.rollup_mode()[1],
+            tenant=tenant,
+            sensor=sensor,
+            quantity=quantity,
+            start=start,
+            end=end,
+            limit=limit,
         )
-        _, timezone = self.rollup_mode()
-        params = {
-            "tenant": tenant,
-            "sensor": sensor,
-            "quantity": quantity.value if quantity else None,
-            "start": start,
-            "end": end,
-            "limit": limit,
-            "tz": timezone,
-        }
         with self._connection() as conn:
-            return fetch_all(conn, sql, params)
+            return fetch_table(conn, sql, params)
