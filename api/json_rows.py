@@ -11,11 +11,14 @@ encodings equal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-__all__ = ["json_array", "json_array_chunks", "json_objects"]
+if TYPE_CHECKING:
+    from pakhuis.store.rows import RowTable
+
+__all__ = ["geojson_features", "json_array", "json_array_chunks", "json_document", "json_objects"]
 
 _ROWS_PER_CHUNK = 500
 _OPTIONS = orjson.OPT_UTC_Z
@@ -27,9 +30,32 @@ def json_objects(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes
     return orjson.dumps([dict(zip(columns, row)) for row in rows], option=_OPTIONS)  # noqa: B905
 
 
+def geojson_features(table: RowTable, geometry: str) -> bytes:
+    """A FeatureCollection: per row a Feature whose geometry is the row's `geometry` column
+    (GeoJSON text, embedded as it is: 50,000 cells need not be parsed and re-encoded) and whose
+    properties are the other columns."""
+    at = table.columns.index(geometry)
+    names = [(i, name) for i, name in enumerate(table.columns) if i != at]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": orjson.Fragment(row[at]),
+            "properties": {name: row[i] for i, name in names},
+        }
+        for row in table.rows
+    ]
+    return orjson.dumps({"type": "FeatureCollection", "features": features}, option=_OPTIONS)
+
+
 def json_array(items: Sequence[Mapping[str, Any]]) -> bytes:
     """`[item, …]` of mappings."""
     return orjson.dumps(items, option=_OPTIONS)
+
+
+def json_document(content: Any) -> bytes:
+    """Any JSON-able document (dicts, lists, dates, numpy scalars and arrays) in one pass,
+    instead of FastAPI's recursive `jsonable_encoder` and then `json.dumps`."""
+    return orjson.dumps(content, option=_OPTIONS | orjson.OPT_SERIALIZE_NUMPY)
 
 
 def json_array_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:

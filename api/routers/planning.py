@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.deps import get_store
 from api.errors import NotConfigured
+from api.json_rows import json_document
 from api.responses import error_responses
 from geo.plan import DEFAULT_HORIZON_DAYS, PlanConfig
 from pakhuis.errors import NotFound
@@ -90,8 +91,8 @@ def schedule(
     if format == "csv":
         return Response(result.to_csv(), media_type="text/csv", headers=_attachment(f"schedule-{first}.csv"))
     if format == "geojson":
-        return result.to_geojson()
-    return {
+        return Response(json_document(result.to_geojson()), media_type="application/geo+json")
+    document = {
         "from": first.isoformat(),
         "horizon_days": horizon,
         "model": {k: result.model["description"].get(k) for k in ("version", "kind", "n_train", "cv_mae")},
@@ -100,6 +101,7 @@ def schedule(
         "counts": result.schedule.counts_by_method(),
         **({"summary": result.summary.as_dict()} if result.summary is not None else {}),
     }
+    return Response(json_document(document), media_type="application/json")
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import get_store
+from api.json_rows import geojson_features
 from api.responses import error_responses
 from pakhuis.errors import InvalidParameter, NotFound
 from pakhuis.store import Store
@@ -43,7 +44,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return min_lon, min_lat, max_lon, max_lat
 
 
-@router.get("/cells")
+@router.get("/cells", responses={200: {"description": "A GeoJSON FeatureCollection (WGS84)"}})
 def cells(
     store: Annotated[Store, Depends(get_store)],
     bbox: Annotated[
@@ -51,12 +52,7 @@ def cells(
     ] = None,
     cell_size: Annotated[float | None, Query(gt=0, description="metres; default the latest computed")] = None,
     limit: Annotated[int, Query(ge=1, le=200_000)] = 50_000,
-) -> dict[str, Any]:
+) -> Response:
     """Per-cell indicators as a GeoJSON FeatureCollection (WGS84)."""
-    rows = store.cells(cell_size=cell_size, bbox=_bbox(bbox), limit=limit)
-    features = []
-    for row in rows:
-        geometry = row.pop("geometry")
-        row["computed"] = row["computed"].isoformat()
-        features.append({"type": "Feature", "geometry": geometry, "properties": row})
-    return {"type": "FeatureCollection", "features": features}
+    table = store.cells(cell_size=cell_size, bbox=_bbox(bbox), limit=limit)
+    return Response(geojson_features(table, "geometry"), media_type="application/geo+json")

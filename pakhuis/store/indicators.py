@@ -11,7 +11,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from pakhuis.store.connection import Connected
-from pakhuis.store.rows import copy_rows, fetch_all
+from pakhuis.store.rows import RowTable, copy_rows, fetch_table
 
 DRAIN_INDICATOR_COLUMNS = (
     "drain_id",
@@ -45,7 +45,7 @@ _CELLS = """
 WITH size AS (
     SELECT coalesce(%(size)s::float8,
                     (SELECT cell_size FROM cell_indicators ORDER BY computed DESC LIMIT 1)) AS s)
-SELECT c.cell_size, c.cell_x, c.cell_y, c.crs, c.geometry, c.drain_count, c.tree_count,
+SELECT c.cell_size, c.cell_x, c.cell_y, c.crs, c.geometry::text AS geometry, c.drain_count, c.tree_count,
        c.mean_leaf_load, c.share_drains_within_4m, c.computed
 FROM cell_indicators c, size
 WHERE c.cell_size = size.s
@@ -79,8 +79,9 @@ class IndicatorQueries(Connected):
         cell_size: float | None = None,
         bbox: tuple[float, float, float, float] | None = None,
         limit: int = 50_000,
-    ) -> list[dict[str, Any]]:
-        """Cells of one size (default: the most recently computed), optionally within a WGS84 bbox."""
+    ) -> RowTable:
+        """Cells of one size (default: the most recently computed), optionally within a WGS84
+        bbox; the `geometry` column is GeoJSON text (the API passes it through unparsed)."""
         params = {"size": cell_size, "bbox": list(bbox) if bbox else None, "limit": limit}
         with self._connection() as conn:
-            return fetch_all(conn, _CELLS, params)
+            return fetch_table(conn, _CELLS, params)

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from api import create_app
-from api.json_rows import json_array_chunks, json_objects
+from api.json_rows import geojson_features, json_array_chunks, json_objects
 from api.routers.observations import ObservationOut
 from api.routers.sensors import LatestOut
 from pakhuis.quantities import Quantity
 from pakhuis.reading import QualityLabel, Reading
 from pakhuis.store import Store
+from pakhuis.store.rows import RowTable
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,22 @@ def test_encoders_keep_offsets_and_microseconds() -> None:
     dicts = [dict(zip(columns, row, strict=True)) for row in rows * 600]  # > one chunk
     assert b"".join(json_array_chunks(dicts)) == json_objects(columns, rows * 600)
     assert b"".join(json_array_chunks([])) == b"[]"
+
+
+def test_geojson_features_embed_the_geometry_text_unchanged() -> None:
+    geometry = '{"type": "Polygon", "coordinates": [[[4.1, 52.0], [4.2, 52.0], [4.2, 52.1], [4.1, 52.0]]]}'
+    computed = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    table = RowTable(("cell_x", "geometry", "mean", "computed"), [(100.0, geometry, None, computed)] * 3)
+    document = json.loads(geojson_features(table, "geometry"))
+    assert document == {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {"cell_x": 100.0, "mean": None, "computed": "2026-12-01T08:30:00Z"},
+            }
+        ]
+        * 3,
+    }
+    assert json.loads(geojson_features(RowTable(("geometry",), []), "geometry"))["features"] == []

@@ -192,6 +192,7 @@ def http_call(base: str, endpoint: Endpoint, check_rows: bool = False) -> Callab
 
 def sql_call(url: str, endpoint: Endpoint) -> Callable[[], int]:
     conn = psycopg.connect(url, autocommit=True)
+    conn.execute("SET TimeZone = 'UTC'")  # the session the store's pool sets up
 
     def call() -> int:
         rows = conn.execute(endpoint.sql, endpoint.sql_params).fetchall()
