@@ -74,7 +74,13 @@ def _text(*media_types: str) -> dict[str, Any]:
     return {"content": {m: {"schema": {"type": "string"}} for m in media_types}}
 
 
-@router.get("/schedule", responses={200: _text("text/csv"), **error_responses(409)})
+_GEOJSON = {"application/geo+json": {"schema": {"type": "object"}}}
+
+
+@router.get(
+    "/schedule",
+    responses={200: {"content": {**_text("text/csv")["content"], **_GEOJSON}}, **error_responses(409)},
+)
 def schedule(
     store: Annotated[Store, Depends(get_store)],
     config: Annotated[PlanConfig, Depends(get_plan_config)],

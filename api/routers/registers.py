@@ -44,7 +44,15 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return min_lon, min_lat, max_lon, max_lat
 
 
-@router.get("/cells", responses={200: {"description": "A GeoJSON FeatureCollection (WGS84)"}})
+@router.get(
+    "/cells",
+    responses={
+        200: {
+            "description": "A GeoJSON FeatureCollection (WGS84)",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def cells(
     store: Annotated[Store, Depends(get_store)],
     bbox: Annotated[
