@@ -19,8 +19,9 @@ usual few points). The cell size aims at a few targets per *occupied* cell (clus
 gets smaller cells than its bounding box alone suggests), with the number of cells capped at
 about four per target. Where that cap leaves dense clusters with many points per cell (a
 country with cities in it), the x order keeps scans short: a row run is entered by binary
-search and left as soon as x is out of reach, and the nearest search walks outward from the
-query's x, stopping when dx alone exceeds the best distance found.
+search and left as soon as x is out of reach, and the nearest search scans each row outward
+from the query's x, stopping when dx alone (with the row's y gap) exceeds the best distance
+found -- so it never visits empty cells one by one, however far away the nearest target is.
 
 Distances are ``sqrt(dx * dx + dy * dy)`` in float64, computed the same way everywhere (and the
 way scipy's cKDTree computes them), so "within r" means ``distance <= r`` for every kernel.
@@ -38,14 +39,15 @@ Why the searches are exact. They rest on three invariants of the index:
 Given those, the row scans may leave a sorted run as soon as ``dx * dx`` alone reaches the
 best squared distance (I2: every point further along has a larger |dx|), and a window of
 cells [x - r, x + r] found by binary search holds every point within r (I1, I2). The nearest
-search walks rings of cells outward from the query's cell (clamped onto the grid for queries
-outside it); before ring r it computes a lower bound on the distance to every cell at index
-distance >= r (the axis gap to the nearest such column or row, combined with the query's
-distance to the grid along the other axis) and stops when that bound, less the slack, is at
-least the best distance found: no unsearched cell can then hold a closer point (I3), so the
-answer is exact, also for queries far outside the target extent. The slack is 1e-12 of the
-coordinate magnitude, far above the rounding of a cell edge (~1e-16 of it). Within a ring,
-rows and columns whose bound already exceeds the best are skipped by the same argument.
+search visits rows outward from the query's row (clamped onto the grid for queries outside
+it), up and down alternately; a row's y gap to the query, less the slack, is a lower bound on
+the distance to each of its points (I3), so a direction stops at the first row whose gap is
+at least the best distance found (gaps only grow further out): no unvisited row can hold a
+closer point, and the answer is exact, also for queries far outside the target extent.
+Within a row (one run sorted by x, I2) the scan goes outward from the query's x in both
+directions and stops once ``dx * dx + gap * gap`` reaches the best squared distance: a lower
+bound on every further point's computed d2, as float rounding is monotone. The slack is
+1e-12 of the coordinate magnitude, far above the rounding of a cell edge (~1e-16 of it).
 Tests: tests/geo/spatial/test_kernel_oracle.py checks (I1)-(I2) directly and the answers
 against cKDTree over adversarial layouts and both build paths.
 
@@ -109,6 +111,8 @@ _BUCKET = 8
 # levels, first into _BUCKETS runs of cells (see build_grid).
 _DIRECT_CELLS = 1 << 18
 _BUCKETS = 4096
+# Slices of the points the first level of that sort counts and scatters in parallel.
+_CHUNKS = 16
 # Relative slack on lower bounds (see module docstring).
 _SLACK = 1e-12
 
@@ -126,6 +130,37 @@ def all_finite(xy: np.ndarray) -> bool:
         if not math.isfinite(flat[i]):
             return False
     return True
+
+
+@_par
+def finite_bounds(xy: np.ndarray) -> tuple[float, float, float, float, int]:
+    """(min x, min y, max x, max y, rows) over the rows of `xy` whose two coordinates are both
+    finite, and how many such rows there are (bounds inf / -inf when none)."""
+    n = xy.shape[0]
+    chunks = 64
+    part = np.empty((chunks, 4))
+    good = np.zeros(chunks, np.int64)
+    for c in prange(chunks):
+        x0 = np.inf
+        y0 = np.inf
+        x1 = -np.inf
+        y1 = -np.inf
+        k = 0
+        for i in range(c * n // chunks, (c + 1) * n // chunks):
+            x = xy[i, 0]
+            y = xy[i, 1]
+            if math.isfinite(x) and math.isfinite(y):
+                k += 1
+                x0 = min(x0, x)
+                x1 = max(x1, x)
+                y0 = min(y0, y)
+                y1 = max(y1, y)
+        part[c, 0] = x0
+        part[c, 1] = y0
+        part[c, 2] = x1
+        part[c, 3] = y1
+        good[c] = k
+    return part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max(), good.sum()
 
 
 @_par
@@ -271,33 +306,56 @@ def build_grid(
     # Counting sort by cell in two levels, so that no pass scatters over the whole (large)
     # cell array: first into at most `buckets` contiguous runs of cells, carrying the
     # coordinates along (sequential reads, few write streams), then each run on its own,
-    # within a slice of the arrays that stays in cache -- and the runs in parallel.
+    # within a slice of the arrays that stays in cache -- both levels in parallel.
     shift = 0
     while ((ncell - 1) >> shift) + 1 > buckets:
         shift += 1
     nb = ((ncell - 1) >> shift) + 1
+    bstart, tid, tx, ty, ti = _into_buckets(xy, ids, shift, nb)
+    _sort_runs(bstart, shift, ncell, tid, tx, ty, ti, start, sx, sy, sidx)
+    start[ncell] = n
+    return ox, oy, cs, nx, ny, start, sx, sy, sidx
+
+
+@_par
+def _into_buckets(
+    xy: np.ndarray, ids: np.ndarray, shift: int, nb: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First level of `build_grid`'s sort: the points by bucket ``ids >> shift``, stable --
+    (bucket starts, cell id, x, y, original index) in bucket order.
+
+    A counting sort in parallel over `_CHUNKS` contiguous slices of the points: each slice
+    counts its buckets, and writes its points of a bucket after those of the slices before
+    it, so the order (and the index built from it) is the same as one pass in point order."""
+    n = xy.shape[0]
+    count = np.zeros((_CHUNKS, nb), np.int64)
+    for ch in prange(_CHUNKS):
+        for i in range(ch * n // _CHUNKS, (ch + 1) * n // _CHUNKS):
+            count[ch, ids[i] >> shift] += 1
     bstart = np.zeros(nb + 1, np.int64)
-    for i in range(n):
-        bstart[(ids[i] >> shift) + 1] += 1
+    at = 0
     for b in range(nb):
-        bstart[b + 1] += bstart[b]
-    fill = bstart[:-1].copy()
+        bstart[b] = at
+        for ch in range(_CHUNKS):
+            k = count[ch, b]
+            count[ch, b] = at  # now where slice ch writes its first point of bucket b
+            at += k
+    bstart[nb] = at
     tid = np.empty(n, np.int64)
     tx = np.empty(n)
     ty = np.empty(n)
     ti = np.empty(n, np.int64)
-    for i in range(n):
-        c = ids[i]
-        b = c >> shift
-        p = fill[b]
-        fill[b] = p + 1
-        tid[p] = c
-        tx[p] = xy[i, 0]
-        ty[p] = xy[i, 1]
-        ti[p] = i
-    _sort_runs(bstart, shift, ncell, tid, tx, ty, ti, start, sx, sy, sidx)
-    start[ncell] = n
-    return ox, oy, cs, nx, ny, start, sx, sy, sidx
+    for ch in prange(_CHUNKS):
+        for i in range(ch * n // _CHUNKS, (ch + 1) * n // _CHUNKS):
+            c = ids[i]
+            b = c >> shift
+            p = count[ch, b]
+            count[ch, b] = p + 1
+            tid[p] = c
+            tx[p] = xy[i, 0]
+            ty[p] = xy[i, 1]
+            ti[p] = i
+    return bstart, tid, tx, ty, ti
 
 
 @_seq
@@ -478,37 +536,45 @@ def _first_at_least(sx: np.ndarray, a: int, b: int, x: float) -> int:
 
 
 @_seq
-def _scan(
-    qx: float, qy: float, a: int, b: int, sx: np.ndarray, sy: np.ndarray, best2: float, bk: int
-) -> tuple[float, int]:
-    """Closest point to (qx, qy) in positions [a, b) (sorted by x), if closer than best2.
+def _row_gap(q: float, i: int, o: float, cs: float, slack: float) -> float:
+    """Lower bound on |q - coordinate| over the points of row (or column) i, less the slack."""
+    return max(o + i * cs - q, 0.0, q - (o + (i + 1) * cs)) - slack
 
-    From qx outwards in both directions, each stopping once dx alone reaches the best
-    distance so far: in a dense cell only the points in a narrow x band are looked at."""
-    if b - a <= 8:
-        for k in range(a, b):
-            dx = sx[k] - qx
-            dy = sy[k] - qy
-            d2 = dx * dx + dy * dy
-            if d2 < best2:
-                best2 = d2
-                bk = k
-        return best2, bk
-    mid = _first_at_least(sx, a, b, qx)
-    for k in range(mid, b):
+
+@_seq
+def _scan_row(
+    qx: float,
+    qy: float,
+    g2: float,
+    lo: int,
+    mid: int,
+    hi: int,
+    sx: np.ndarray,
+    sy: np.ndarray,
+    best2: float,
+    bk: int,
+) -> tuple[float, int]:
+    """Closest point to (qx, qy) in positions [lo, hi) of one row (sorted by x), if closer
+    than best2; `mid` is the first position with x >= qx, `g2` a lower bound on dy * dy over
+    the row.
+
+    From qx outwards in both directions, each stopping once ``dx * dx + g2`` reaches the best
+    squared distance so far: that bound never exceeds a point's computed d2 (rounding is
+    monotone) and only grows further out, so nothing beyond can be closer."""
+    for k in range(mid, hi):
         dx = sx[k] - qx
         dx2 = dx * dx
-        if dx2 >= best2:
+        if dx2 + g2 >= best2:
             break
         dy = sy[k] - qy
         d2 = dx2 + dy * dy
         if d2 < best2:
             best2 = d2
             bk = k
-    for k in range(mid - 1, a - 1, -1):
+    for k in range(mid - 1, lo - 1, -1):
         dx = sx[k] - qx
         dx2 = dx * dx
-        if dx2 >= best2:
+        if dx2 + g2 >= best2:
             break
         dy = sy[k] - qy
         d2 = dx2 + dy * dy
@@ -516,17 +582,6 @@ def _scan(
             best2 = d2
             bk = k
     return best2, bk
-
-
-@_seq
-def _axis_gap(q: float, c: int, r: int, o: float, cs: float, n: int) -> float:
-    """Lower bound on |q - coordinate| over grid columns (or rows) at index distance >= r from c."""
-    gap = np.inf
-    if c + r <= n - 1:
-        gap = min(gap, max(o + (c + r) * cs - q, 0.0))
-    if c - r >= 0:
-        gap = min(gap, max(q - (o + (c - r + 1) * cs), 0.0))
-    return gap
 
 
 @_seq
@@ -546,53 +601,51 @@ def _nearest_one(
 ) -> tuple[float, int]:
     """Exact nearest target to (qx, qy): (squared distance, grid position); (inf, -1) if none.
 
-    `best2`/`bk` may seed the search with a candidate already known (or inf / -1)."""
+    `best2`/`bk` may seed the search with a candidate already known (or inf / -1). Rows are
+    searched outward from the query's row, alternately up and down, each direction until
+    the row's gap alone reaches the best distance (gaps only grow further out); within a row,
+    which is one run sorted by x (I2), `_scan_row` looks only at the points in the x band
+    that can still be closer -- so empty cells cost nothing, wherever the nearest target is.
+
+    The scan starts at the first point of the row with x >= qx, found within the query's
+    column alone: a point of an earlier column has a smaller cell index than qx, so x < qx,
+    and one of a later column x > qx (the cell index ``int((x - ox) / cs)`` never decreases
+    as x grows, and the query's column is computed the same way, clamped onto the grid)."""
     cx = _clamp_cell((qx - ox) / cs, nx)
     cy = _clamp_cell((qy - oy) / cs, ny)
-    # distance from the query to the grid's extent along each axis (0 when inside)
-    gx0 = max(ox - qx, 0.0, qx - (ox + nx * cs))
-    gy0 = max(oy - qy, 0.0, qy - (oy + ny * cs))
     slack = _SLACK * (abs(ox) + abs(oy) + (nx + ny) * cs + abs(qx) + abs(qy))
-    rmax = max(cx, nx - 1 - cx, cy, ny - 1 - cy)
-    for r in range(rmax + 1):
-        best = math.sqrt(best2)
-        if r > 0:
-            gx = _axis_gap(qx, cx, r, ox, cs, nx)
-            gy = _axis_gap(qy, cy, r, oy, cs, ny)
-            lb = np.inf
-            if gx < np.inf:
-                lb = min(lb, math.sqrt(gx * gx + gy0 * gy0))
-            if gy < np.inf:
-                lb = min(lb, math.sqrt(gy * gy + gx0 * gx0))
-            if lb == np.inf or lb - slack >= best:
-                break
-        reach = best + slack
-        # columns that can still hold something closer than `best`
-        ca = max(cx - r, 0)
-        cb = min(cx + r, nx - 1)
-        if reach < np.inf:
-            ca = max(ca, _clamp_cell((qx - reach - ox) / cs, nx))
-            cb = min(cb, _clamp_cell((qx + reach - ox) / cs, nx))
-        y0 = cy - r
-        y1 = cy + r
-        for iy in range(max(y0, 0), min(y1, ny - 1) + 1):
-            dy = max(oy + iy * cs - qy, 0.0, qy - (oy + (iy + 1) * cs))
-            if dy - slack >= best:
+    up = True
+    down = True
+    d = 0
+    while up or down:
+        for side in range(2):
+            if side == 0:
+                if not up:
+                    continue
+                iy = cy + d
+            else:
+                if not down or d == 0:
+                    continue
+                iy = cy - d
+            if iy < 0 or iy >= ny:
+                if side == 0:
+                    up = False
+                else:
+                    down = False
+                continue
+            gap = max(_row_gap(qy, iy, oy, cs, slack), 0.0)
+            g2 = gap * gap
+            if g2 >= best2:
+                # every point of this row, and of the rows beyond it, is at least this far
+                if side == 0:
+                    up = False
+                else:
+                    down = False
                 continue
             row = iy * nx
-            if iy == y0 or iy == y1:
-                if ca <= cb:
-                    best2, bk = _scan(qx, qy, start[row + ca], start[row + cb + 1], sx, sy, best2, bk)
-                    best = math.sqrt(best2)
-            else:
-                for ix in (cx - r, cx + r):
-                    if ix < 0 or ix >= nx:
-                        continue
-                    dx = max(ox + ix * cs - qx, 0.0, qx - (ox + (ix + 1) * cs))
-                    if math.sqrt(dx * dx + dy * dy) - slack >= best:
-                        continue
-                    best2, bk = _scan(qx, qy, start[row + ix], start[row + ix + 1], sx, sy, best2, bk)
-                    best = math.sqrt(best2)
+            mid = _first_at_least(sx, start[row + cx], start[row + cx + 1], qx)
+            best2, bk = _scan_row(qx, qy, g2, start[row], mid, start[row + nx], sx, sy, best2, bk)
+        d += 1
     return best2, bk
 
 
@@ -669,7 +722,7 @@ def within(
     - flagged (nq,) int64: targets with sflag[k] != 0 and distance <= flag_radius (`sflag` in
       grid order, empty when unused);
     - dist, idx: the nearest target (NaN / -1 without targets), exact: when nothing lies within
-      reach the ring search of `nearest` continues from there; NaN / -1 everywhere when
+      reach the row search of `nearest` continues from there; NaN / -1 everywhere when
       `want_nearest` is false.
     """
     nq = qxy.shape[0]
@@ -690,6 +743,8 @@ def within(
         reach = max(reach, load_radius)
     if use_flag:
         reach = max(reach, flag_radius)
+    # d2 > reach2 implies sqrt(d2) > reach: the 1e-12 margin dwarfs the rounding of both sides
+    reach2 = reach * reach * (1.0 + 1e-12)
     order = _query_order(qxy, ox, oy, cs, nx, ny)
     qs = _rows_in_order(qxy, order)
     nb, per, threads = _schedule(nq, threads)
@@ -729,6 +784,8 @@ def within(
                         if d2 < best2:
                             best2 = d2
                             bk = k
+                        if d2 > reach2:
+                            continue  # surely beyond reach: no square root for most of the window
                         d = math.sqrt(d2)
                         if d > reach:
                             continue
@@ -743,7 +800,7 @@ def within(
             flagged[i] = n_flag
             if want_nearest:
                 if bk < 0 or math.sqrt(best2) > reach:
-                    # not certain within the window: exact ring search, seeded with what we have
+                    # not certain within the window: exact row search, seeded with what we have
                     best2, bk = _nearest_one(qx, qy, ox, oy, cs, nx, ny, start, sx, sy, best2, bk)
                 if bk >= 0:
                     dist[i] = math.sqrt(best2)
@@ -828,6 +885,51 @@ def aggregate_dense(
         slot[i] = seen[lin[i]]
     count, valid, total, top = _accumulate(slot, values, m)
     return cix, ciy, count, valid, total, top
+
+
+@_seq
+def union_cells_dense(
+    axy: np.ndarray, avalues: np.ndarray, bxy: np.ndarray, cs: float, ix0: int, iy0: int, w: int, h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cells of `cs` (origin 0, 0) holding points of a or of b, ordered by (iy, ix), in one
+    pass over each point set: (ix, iy, a count, b count, mean of `avalues` (n_a, k) over the
+    cell's a points, NaN without any).
+
+    Every cell index ``floor(x / cs)`` must lie in [ix0, ix0 + w) x [iy0, iy0 + h), as the
+    finite bounds of both sets give. Values are summed in point order and divided by the
+    count, as `_accumulate` and `grid_aggregate` do (so the means are the same to the bit).
+    A cell's counts and sums share one row of `acc` (counts as floats, exact below 2**53): a
+    point costs one cache miss, not one per array, in a grid of millions of cells."""
+    k = avalues.shape[1]
+    acc = np.zeros((w * h, 2 + k))
+    for i in range(axy.shape[0]):
+        c = (math.floor(axy[i, 1] / cs) - iy0) * w + (math.floor(axy[i, 0] / cs) - ix0)
+        acc[c, 0] += 1.0
+        for j in range(k):
+            acc[c, 2 + j] += avalues[i, j]
+    for i in range(bxy.shape[0]):
+        acc[(math.floor(bxy[i, 1] / cs) - iy0) * w + (math.floor(bxy[i, 0] / cs) - ix0), 1] += 1.0
+    m = 0
+    for c in range(w * h):
+        if acc[c, 0] != 0.0 or acc[c, 1] != 0.0:
+            m += 1
+    cix = np.empty(m, np.int64)
+    ciy = np.empty(m, np.int64)
+    ca = np.empty(m, np.int64)
+    cb = np.empty(m, np.int64)
+    mean = np.empty((m, k))
+    m = 0
+    for c in range(w * h):
+        if acc[c, 0] != 0.0 or acc[c, 1] != 0.0:
+            cix[m] = ix0 + c % w
+            ciy[m] = iy0 + c // w
+            na = int(acc[c, 0])
+            ca[m] = na
+            cb[m] = int(acc[c, 1])
+            for j in range(k):
+                mean[m, j] = acc[c, 2 + j] / na if na > 0 else np.nan
+            m += 1
+    return cix, ciy, ca, cb, mean
 
 
 @_seq

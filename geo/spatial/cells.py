@@ -1,4 +1,5 @@
-"""Point values aggregated into square cells: count, sum, mean and max per occupied cell."""
+"""Point values aggregated into square cells: count, sum, mean and max per occupied cell; the
+cells two point sets occupy together, with both counts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from geo.spatial import _kernels
 from geo.spatial.arrays import as_float64, as_xy
 from geo.spatial.threads import kernel_threads, many_points
 
-__all__ = ["CellAggregate", "grid_aggregate"]
+__all__ = ["CellAggregate", "CellUnion", "grid_aggregate", "union_cells"]
 
 # Largest |coordinate / cell size| grid_aggregate accepts (cell indices stay exact in int64).
 _MAX_CELL_INDEX = 2.0**52
@@ -82,3 +83,60 @@ def grid_aggregate(
     if given.ndim == 1:
         total, mean, top = total[:, 0], mean[:, 0], top[:, 0]
     return CellAggregate(cix, ciy, count, total, mean, top, cs, (ox, oy))
+
+
+@dataclass(frozen=True, slots=True)
+class CellUnion:
+    """The cells of `cell_size` (aligned on multiples of it) holding points of a or of b,
+    ordered by (iy, ix): the counts of both and the mean of a's values (NaN without a points)."""
+
+    ix: np.ndarray
+    iy: np.ndarray
+    a_count: np.ndarray
+    b_count: np.ndarray
+    a_mean: np.ndarray  # (cells, k)
+    cell_size: float
+
+
+def union_cells(
+    a_xy: npt.ArrayLike, a_values: npt.ArrayLike, b_xy: npt.ArrayLike, cell_size: float
+) -> CellUnion:
+    """Per cell holding a or b points: both counts, and the mean of `a_values` ((n_a, k); NaN
+    values skipped) -- what `grid_aggregate` of each and a merge give, in one pass over each set
+    where the cells of their joint extent fit in memory."""
+    a = as_xy("a_xy", a_xy)
+    b = as_xy("b_xy", b_xy)
+    vals = as_float64("a_values", a_values, f"({len(a)}, k)")
+    if vals.ndim != 2 or vals.shape[0] != len(a):
+        raise ValueError(f"a_values must have shape ({len(a)}, k), got {vals.shape}")
+    cs = float(cell_size)
+    if not math.isfinite(cs) or cs <= 0.0:
+        raise ValueError(f"cell_size must be a positive number of metres, got {cell_size!r}")
+    lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
+    for xy in (a, b):
+        with kernel_threads(many_points(len(xy))):
+            x0, y0, x1, y1, _ = _kernels.finite_bounds(xy)
+        lo_x, lo_y, hi_x, hi_y = min(lo_x, x0), min(lo_y, y0), max(hi_x, x1), max(hi_y, y1)
+    n = len(a) + len(b)
+    # the one-pass kernel sums every value; NaN values (skipped by grid_aggregate) take the other way
+    summable = not np.isnan(vals).any()
+    if n and summable and max(abs(lo_x), abs(lo_y), abs(hi_x), abs(hi_y)) / cs <= _MAX_CELL_INDEX:
+        ix0, iy0 = math.floor(lo_x / cs), math.floor(lo_y / cs)
+        w, h = math.floor(hi_x / cs) - ix0 + 1, math.floor(hi_y / cs) - iy0 + 1
+        if w * h <= 4 * n + 1_000_000:  # the dense cell arrays cost no more than the points
+            ix, iy, ca, cb, mean = _kernels.union_cells_dense(a, vals, b, cs, ix0, iy0, w, h)
+            return CellUnion(ix, iy, ca, cb, mean, cs)
+    return _union_sparse(a, vals, b, cs)
+
+
+def _union_sparse(a: np.ndarray, vals: np.ndarray, b: np.ndarray, cs: float) -> CellUnion:
+    acell = grid_aggregate(a, vals, cs)
+    bcell = grid_aggregate(b, np.empty((len(b), 0)), cs)
+    ix, iy, at_a, at_b = _kernels.merge_cells(acell.ix, acell.iy, bcell.ix, bcell.iy)
+    ca = np.zeros(len(ix), np.int64)
+    ca[at_a] = acell.count
+    cb = np.zeros(len(ix), np.int64)
+    cb[at_b] = bcell.count
+    mean = np.full((len(ix), vals.shape[1]), np.nan)
+    mean[at_a] = acell.mean
+    return CellUnion(ix, iy, ca, cb, mean, cs)

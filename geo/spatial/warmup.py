@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geo.spatial.cells import grid_aggregate
+from geo.spatial.cells import grid_aggregate, union_cells
 from geo.spatial.grid import GridIndex, nearest_distances
 from geo.spatial.interpolate import idw
 from geo.spatial.threads import threading_layer
@@ -24,6 +24,7 @@ def warm_up() -> None:
     index.nearby(qs, (4.0, 10.0), weights=w, load_radius=10.0, flags=np.ones(3, bool), flag_radius=10.0)
     grid_aggregate(pts, w, 5.0)
     grid_aggregate(np.array([[0.0, 0.0], [1e12, 1e12]]), np.ones(2), 1.0)
+    union_cells(pts, np.ones((3, 2)), qs, 5.0)
     idw(pts, w, qs)
     idw(pts, w, qs, max_radius=20.0)
     layer = threading_layer()
