@@ -9,7 +9,7 @@ import uvicorn
 
 from pakhuis.cli import probes
 from pakhuis.cli.frame import command, console
-from pakhuis.cli.serving import api_app, check_port_free, server_config
+from pakhuis.cli.serving import api_app, check_port_free, freeze_startup_objects, server_config
 
 __all__ = ["api"]
 
@@ -32,4 +32,5 @@ def api(
             )
             health = probes.board(settings, stores.health)
             app = api_app(stores.api, settings, health=health)
+            freeze_startup_objects()
             uvicorn.Server(server_config(app, settings)).run()

@@ -44,5 +44,6 @@ for name, group in (
 ):
     app.add_typer(group, name=name)
 
+
 def main() -> None:
     app()

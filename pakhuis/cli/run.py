@@ -18,7 +18,7 @@ import typer
 
 from pakhuis.cli import probes, wiring
 from pakhuis.cli.frame import Stores, command, console
-from pakhuis.cli.serving import QuietServer, api_server, check_port_free
+from pakhuis.cli.serving import QuietServer, api_server, check_port_free, freeze_startup_objects
 from pakhuis.errors import ServiceStartError
 from pakhuis.settings import Settings
 
@@ -143,6 +143,7 @@ async def _start(
     await asyncio.to_thread(ingest.start)
     probes.watch_ingest(health, settings, ingest)
     server = api_server(stores.api, settings, health=health)
+    freeze_startup_objects()
     server_task = asyncio.create_task(server.serve())
     sim_stop = threading.Event()
     sim_thread = None if simulation is None else _start_simulation(settings, simulation, sim_stop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,15 @@ def api_app(store: Store, settings: Settings, *, health: HealthBoard | None = No
         plan_config=PlanConfig.from_settings(settings),
         limits=ApiLimits.from_settings(settings),
     )
+
+
+def freeze_startup_objects() -> None:
+    """Move everything imported and built so far out of the garbage collector's generations.
+
+    It lives as long as the process; left in, every full collection -- which the 10,000 rows
+    of one large answer trigger -- walks all of it: the API's latency tail (issue 12: latest
+    p99 84 -> 53 ms with the same p50)."""
+    gc.freeze()
 
 
 class QuietServer(uvicorn.Server):
