@@ -9,7 +9,10 @@ process on a free port; clients are httpx connections (keep-alive) in this proce
 
 Per endpoint it prints p50 and p99 of sequential requests, and of 50 clients each sending
 requests at the same time, next to the named baseline: the endpoint's SQL executed with
-psycopg alone (a pooled connection, tuple rows, no JSON), sequentially and with 50 threads.
+psycopg alone (its own connection in the store's session settings, tuple rows, no JSON),
+sequentially and with 50 threads. The 50 clients ask the same question, as the screens of an
+operations room do: the API answers requests that arrive together from one computation
+started after they arrived (`api/shared_reads.py`), the baseline runs every query.
 
 Goals (issue 12): `GET /api/v1/latest` (10,000 rows) p99 < 50 ms; a year of hourly rollups of
 one stream p99 < 100 ms; with 50 concurrent clients p99 < 10× the sequential p99 and no answer
