@@ -163,32 +163,6 @@ def finite_bounds(xy: np.ndarray) -> tuple[float, float, float, float, int]:
     return part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max(), good.sum()
 
 
-@_par
-def _bounds(xy: np.ndarray) -> tuple[float, float, float, float]:
-    n = xy.shape[0]
-    chunks = 64
-    part = np.empty((chunks, 4))
-    for c in prange(chunks):
-        lo = c * n // chunks
-        hi = (c + 1) * n // chunks
-        x0 = np.inf
-        y0 = np.inf
-        x1 = -np.inf
-        y1 = -np.inf
-        for i in range(lo, hi):
-            x = xy[i, 0]
-            y = xy[i, 1]
-            x0 = min(x0, x)
-            x1 = max(x1, x)
-            y0 = min(y0, y)
-            y1 = max(y1, y)
-        part[c, 0] = x0
-        part[c, 1] = y0
-        part[c, 2] = x1
-        part[c, 3] = y1
-    return part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max()
-
-
 @_seq
 def _cap_cell_size(cs: float, w: float, h: float, max_cells: float) -> float:
     while (w / cs + 1.0) * (h / cs + 1.0) > max_cells:
@@ -269,7 +243,7 @@ def build_grid(
             np.empty(0),
             np.empty(0, np.int64),
         )
-    ox, oy, x1, y1 = _bounds(xy)
+    ox, oy, x1, y1, _ = finite_bounds(xy)  # all finite here
     w = x1 - ox
     h = y1 - oy
     cs = _cell_size(xy, ox, oy, w, h, per_cell)
