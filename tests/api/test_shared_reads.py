@@ -117,15 +117,15 @@ def test_latest_under_concurrent_clients_sees_every_write_acknowledged_before_as
 @pytest.mark.integration
 def test_concurrent_identical_requests_share_queries(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real = store.latest_table
+    real = store.latest
 
-    def slow_latest_table(*args: Any, **kwargs: Any) -> Any:
+    def slow_latest(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         time.sleep(0.2)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "latest_table", slow_latest_table)
+    monkeypatch.setattr(store, "latest", slow_latest)
     with TestClient(create_app(store)) as client, ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda _: client.get("/api/v1/latest").status_code, range(16)))
     assert statuses == [200] * 16

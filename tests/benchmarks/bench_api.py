@@ -45,7 +45,7 @@ from pakhuis.quantities import Quantity
 from pakhuis.reading import Reading
 from pakhuis.store import Store
 from pakhuis.store.embedded import EmbeddedPostgres
-from pakhuis.store.readings import LATEST_SQL
+from pakhuis.store.readings import LATEST_SQL, latest_params
 from pakhuis.store.rollups import rollup_query
 from tests.support import REPO, free_port, wait_for
 
@@ -129,7 +129,7 @@ def endpoints(store: Store, now: datetime) -> list[Endpoint]:
             {"tenant": TENANT},
             SENSORS + 1,
             LATEST_SQL,
-            {"tenant": TENANT, "quantity": None},
+            latest_params(TENANT, None),
             0.050,
         ),
         Endpoint(
