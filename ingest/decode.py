@@ -141,7 +141,7 @@ class MessageDecoder:
         try:
             info = parse_topic(topic)
         except TopicError as exc:
-            return "unknown", Decoded([], [Rejection("bad_topic", str(exc))])
+            return "unknown", Decoded([], [Rejection("bad_topic", str(exc))], tenant=_tenant_of(topic))
         decoder = DECODERS.get(info.format)
         if decoder is None:
             known = ", ".join(sorted(DECODERS))
@@ -171,8 +171,12 @@ def _tenant_of(topic: str) -> str | None:
     match = _TTN_TOPIC.fullmatch(topic)
     if match:
         return match[2]
+    # The tenant level of a topic with too few or too many levels still names the tenant whose
+    # dead letter it is (`pakhuis/v1/demo/native`: demo), when it is an identifier at all.
     parts = topic.split("/")
-    return parts[2] if len(parts) == 5 and topic.startswith("pakhuis/v1/") else None
+    if len(parts) >= 3 and topic.startswith("pakhuis/v1/") and is_identifier(parts[2]):
+        return parts[2]
+    return None
 
 
 @functools.cache

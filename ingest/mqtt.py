@@ -43,7 +43,7 @@ class MqttOptions:
     host: str
     port: int
     client_id: str
-    topics: tuple[str, ...] = ("pakhuis/v1/+/+/+",)
+    topics: tuple[str, ...] = ("pakhuis/v1/#",)
     protocol: str = "5"
     username: str | None = None
     password: str | None = None

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_client_id: str = "pakhuis-ingest"
     # pakhuis' own topics (native, senml, sensorcommunity), TTN v3 uplinks, SensorThings creates.
-    mqtt_topics: list[str] = ["pakhuis/v1/+/+/+", "v3/+/devices/+/up", "v1.1/#"]
+    # `pakhuis/v1/#`, not `+/+/+`: a topic with a level missing or one too many still arrives,
+    # and becomes a `bad_topic` dead letter instead of going nowhere unseen.
+    mqtt_topics: list[str] = ["pakhuis/v1/#", "v3/+/devices/+/up", "v1.1/#"]
     # MQTT 5 shared subscription group: several ingest processes split the messages between
     # them ($share/<group>/<topic>). Empty disables it; ignored for MQTT 3.1.1.
     mqtt_shared_group: str = "pakhuis-ingest"
@@ -301,7 +303,7 @@ def load_settings(**overrides: Any) -> Settings:
         name = f"PAKHUIS_{field[1].upper()}" if field else "a PAKHUIS_ variable"
         raise ConfigurationError(
             f"Invalid settings: {name} cannot be parsed ({exc})",
-            hint='List settings such as PAKHUIS_MQTT_TOPICS are JSON, e.g. ["pakhuis/v1/+/+/+"].',
+            hint='List settings such as PAKHUIS_MQTT_TOPICS are JSON, e.g. ["pakhuis/v1/#"].',
         ) from None
     except ValidationError as exc:
         problems = []

@@ -119,10 +119,14 @@ async def observations(
         Query(description="aggregate per hour or per (local, reporting time zone) day"),
     ] = None,
     agg: Annotated[Literal["mean", "min", "max", "count"] | None, Query(description="with bucket")] = None,
+    order: Annotated[
+        Literal["asc", "desc"],
+        Query(description="raw observations: the oldest first (asc) or the newest (desc)"),
+    ] = "asc",
 ) -> Response:
-    """Observations in time order, values in the quantity's canonical unit, a page at a time
-    (the `Link` header continues); with `bucket`, the hourly or daily rollup (answered from the
-    rollup tables / continuous aggregates, one capped page)."""
+    """Observations in time order (`order=desc`: the newest first), values in the quantity's
+    canonical unit, a page at a time (the `Link` header continues); with `bucket`, the hourly
+    or daily rollup (answered from the rollup tables / continuous aggregates, one capped page)."""
     if start is not None and end is not None and end <= start:
         raise InvalidParameter("end must lie after start")
     page_rows = min(limit, limits.page_max_rows)
@@ -139,6 +143,7 @@ async def observations(
                 end=end,
                 after=after,
                 limit=page_rows,
+                newest_first=order == "desc",
             )
         )
         headers = {}
@@ -149,6 +154,8 @@ async def observations(
         )
     if cursor is not None:
         raise InvalidParameter("cursor: bucketed rows come in one page; narrow start/end instead")
+    if order != "asc":
+        raise InvalidParameter("order=desc applies to raw observations; bucketed rows come oldest first")
     chosen = agg or "mean"
     filters = {
         "tenant": tenant,

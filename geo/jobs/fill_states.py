@@ -31,7 +31,7 @@ class DrainRates:
     rate_sd: np.ndarray
 
     def source(self, i: int) -> str:
-        """"sensor" when the sensor's rate is much surer than the model's, "sensor+model" when
+        """ "sensor" when the sensor's rate is much surer than the model's, "sensor+model" when
         shrunk towards it, "model" without a measured rate."""
         if not np.isfinite(self.measured[i]):
             return "model"

@@ -58,7 +58,7 @@ def plan_day_routes(
         )
     depot = depots[0]
     due = plan_schedule(store, config, day, horizon_days=1).due
-    work = day_work(due, config, trucks or config.trucks)
+    work = day_work(due, config, config.trucks if trucks is None else trucks)
     roads_path = roads_file or config.roads_file
     try:
         roads = RoadNetwork.from_file(roads_path) if roads_path is not None else None

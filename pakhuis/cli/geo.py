@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +15,18 @@ __all__ = ["geo_app"]
 geo_app = typer.Typer(help="Spatial indicators from the registers.", no_args_is_help=True)
 
 
+def _positive_metres(value: float) -> float:
+    # typer's `min` cannot say "greater than 0"; a refused value is a usage error naming the flag.
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value:g} is not a positive number of metres, e.g. --cell 100")
+    return value
+
+
 @geo_app.command("indicators")
 def geo_indicators(
-    cell: Annotated[float, typer.Option(help="Cell size in metres.")] = 100.0,
+    cell: Annotated[
+        float, typer.Option(callback=_positive_metres, help="Cell size in metres (> 0).")
+    ] = 100.0,
     out: Annotated[
         Path | None, typer.Option(help="Also write drains with indicators (.gpkg, .geojson, .csv).")
     ] = None,

@@ -118,7 +118,9 @@ def _print_year(s: dict[str, Any]) -> None:
 @plan_app.command("routes")
 def plan_routes_command(
     on: Annotated[str | None, typer.Option("--date", help="The day (YYYY-MM-DD); today.")] = None,
-    trucks: Annotated[int | None, typer.Option(help="Trucks (default PAKHUIS_PLAN_TRUCKS).")] = None,
+    trucks: Annotated[
+        int | None, typer.Option(min=1, max=100, help="Trucks, 1-100 (default PAKHUIS_PLAN_TRUCKS).")
+    ] = None,
     roads: Annotated[Path | None, typer.Option(help="Road network line file for travel times.")] = None,
     depot: Annotated[str | None, typer.Option(help="Depot 'lon,lat'.")] = None,
     dump: Annotated[str | None, typer.Option(help="Dump sites 'lon,lat;lon,lat'.")] = None,

@@ -105,13 +105,18 @@ WHERE (%(tenant)s::text IS NULL OR s.tenant = %(tenant)s)
   AND (%(quantity)s::text IS NULL OR q.name = %(quantity)s)
   AND (%(start)s::timestamptz IS NULL OR o.time >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR o.time < %(end)s)
-  AND (%(after_time)s::timestamptz IS NULL OR o.time >= %(after_time)s)
-  AND (%(after_time)s::timestamptz IS NULL OR o.time > %(after_time)s
-       OR (s.tenant, s.name, q.id) > (%(after_tenant)s::text, %(after_sensor)s::text,
+  AND (%(after_time)s::timestamptz IS NULL OR o.time {cmp}= %(after_time)s)
+  AND (%(after_time)s::timestamptz IS NULL OR o.time {cmp} %(after_time)s
+       OR (s.tenant, s.name, q.id) {cmp} (%(after_tenant)s::text, %(after_sensor)s::text,
                                       %(after_quantity)s::smallint))
-ORDER BY o.time, s.tenant, s.name, q.id
+ORDER BY o.time {order}, s.tenant {order}, s.name {order}, q.id {order}
 LIMIT %(limit)s
 """
+# Oldest first, or newest first: the same keyset, walked the other way.
+_PAGE_SQL = {
+    False: _OBSERVATION_PAGE.format(cmp=">", order="ASC"),
+    True: _OBSERVATION_PAGE.format(cmp="<", order="DESC"),
+}
 
 # The columns of an `ObservationPage` row, in order.
 OBSERVATION_COLUMNS = (
@@ -220,9 +225,11 @@ class ReadingQueries(Connected):
         end: datetime | None = None,
         after: ObservationKey | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> ObservationPage:
-        """At most `limit` observations in time order after `after` (from the start if None);
-        `start` inclusive, `end` exclusive. Rows are plain tuples: a page of 10,000 is small."""
+        """At most `limit` observations in time order (the oldest first, or with
+        `newest_first` the newest) after `after` (from the first if None); `start` inclusive,
+        `end` exclusive. Rows are plain tuples: a page of 10,000 is small."""
         params = {
             **_filters(tenant, sensor, quantity, start, end),
             "after_time": after.time if after else None,
@@ -233,7 +240,7 @@ class ReadingQueries(Connected):
             "limit": limit + 1,
         }
         with self._connection() as conn:
-            rows = conn.execute(_OBSERVATION_PAGE, params).fetchall()
+            rows = conn.execute(_PAGE_SQL[newest_first], params).fetchall()
         next_key = None
         if len(rows) > limit:
             del rows[limit:]

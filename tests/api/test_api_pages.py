@@ -108,6 +108,26 @@ def test_observation_pages_are_capped_and_the_next_link_walks_every_row_once(
     assert rows[0]["time"] == "2026-11-22T10:00:00Z"
 
 
+def test_newest_first_pages_walk_every_row_once_in_reverse(client: TestClient) -> None:
+    """`order=desc`: the same rows as oldest first, exactly reversed (ties included), over
+    pages whose next links keep the order."""
+    oldest = [r for page in _walk(client, "/api/v1/observations", {"limit": 100_000}) for r in page]
+    pages = _walk(client, "/api/v1/observations", {"limit": 100_000, "order": "desc"})
+    assert len(pages) > 2 and all(len(page) == PAGE for page in pages[:-1])
+    newest = [r for page in pages for r in page]
+    assert newest == oldest[::-1]
+    latest_ten = client.get(
+        "/api/v1/observations", params={"limit": 5, "order": "desc", "sensor": "a-1"}
+    ).json()
+    assert [r["time"] for r in latest_ten] == ["2026-11-22T10:05:00Z"] * 4 + ["2026-11-22T10:04:00Z"]
+
+
+def test_newest_first_is_for_raw_observations_only(client: TestClient) -> None:
+    response = client.get("/api/v1/observations", params={"bucket": "1h", "order": "desc"})
+    assert response.status_code == 400
+    assert "order=desc applies to raw observations" in response.json()["error"]["message"]
+
+
 def test_observation_pages_keep_the_filters(client: TestClient) -> None:
     pages = _walk(client, "/api/v1/observations", {"tenant": "haarlem", "quantity": "no2", "limit": 5})
     rows = [row for page in pages for row in page]

@@ -102,6 +102,7 @@ CROSS_PARAMETER_RULES = (
     "end must lie after start",
     "agg needs bucket",
     "cursor: bucketed rows come in one page",
+    "order=desc applies to raw observations",
     "bbox must be min_lon,min_lat,max_lon,max_lat with min ≤ max",
     "not in the register",  # cleanings of drains the register does not hold
     "is in the future",  # a cleaning's time, against the clock

@@ -174,3 +174,29 @@ def test_malformed_payloads_are_dead_lettered_and_valid_items_kept(
         assert sorted((r["quantity"], r["value"]) for r in stored) == [("humidity", 55.0), ("no2", 31.5)]
         # Nothing of the wholly refused messages reached the observations.
         assert {r["sensor"] for r in store.observations(tenant=tenant, limit=1000)} == {"probe", "mixed"}
+
+
+def test_topics_with_a_level_missing_or_too_many_are_dead_lettered(
+    backend: Backend, database_url: str, store: Store, tmp_path: Path
+) -> None:
+    """`pakhuis/v1/{tenant}/native` (the sensor left out) is a dead letter `bad_topic`, with
+    its payload, not a message the ingest never sees."""
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    env = {
+        **_ingest_env(backend, database_url, tenant),
+        "PAKHUIS_MQTT_TOPICS": json.dumps([f"pakhuis/v1/{tenant}/#"]),
+    }
+    payload = _lines(1)[0].encode()
+    with running(pakhuis_command("ingest"), env, REPO, tmp_path / "ingest.log"):
+        wait_for_subscriber(
+            backend.broker, f"pakhuis/v1/{tenant}/probe/native", lambda: len(store.latest(tenant=tenant)) > 0
+        )
+        for topic in (f"pakhuis/v1/{tenant}/native", f"pakhuis/v1/{tenant}/a/b/native"):
+            publish_one(backend.broker, topic, payload)
+        wait_for(lambda: len(store.dead_letters(tenant=tenant)) >= 2, 60, "two dead letters")
+    letters = {row["topic"]: row for row in store.dead_letters(tenant=tenant)}
+    assert set(letters) == {f"pakhuis/v1/{tenant}/native", f"pakhuis/v1/{tenant}/a/b/native"}
+    for letter in letters.values():
+        assert letter["reason_code"] == "bad_topic", letter
+        assert "{tenant}/{sensor}/{format}" in letter["reason"]
+        assert letter["payload"] == payload

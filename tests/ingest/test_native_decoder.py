@@ -399,28 +399,30 @@ def test_payload_at_the_limit_is_decoded() -> None:
 
 
 @pytest.mark.parametrize(
-    "topic",
+    ("topic", "tenant"),
     [
-        "pakhuis/v1/haarlem/native",
-        "pakhuis/v1/haarlem/s1/native/extra",
-        "pakhuis/v2/haarlem/s1/native",
-        "other/v1/haarlem/s1/native",
-        "pakhuis/v1//s1/native",
-        "pakhuis/v1/haarlem//native",
-        "pakhuis/v1/haar lem/s1/native",
-        "pakhuis/v1/-haarlem/s1/native",
-        "pakhuis/v1/haarlem/" + "s" * 65 + "/native",
-        "",
+        # the tenant level in place and an identifier: the dead letter is that tenant's
+        ("pakhuis/v1/haarlem/native", "haarlem"),
+        ("pakhuis/v1/haarlem/s1/native/extra", "haarlem"),
+        ("pakhuis/v1/haarlem//native", "haarlem"),
+        ("pakhuis/v1/haarlem/" + "s" * 65 + "/native", "haarlem"),
+        # no tenant to go by
+        ("pakhuis/v2/haarlem/s1/native", None),
+        ("other/v1/haarlem/s1/native", None),
+        ("pakhuis/v1//s1/native", None),
+        ("pakhuis/v1/haar lem/s1/native", None),
+        ("pakhuis/v1/-haarlem/s1/native", None),
+        ("", None),
     ],
 )
-def test_bad_topic(topic: str) -> None:
+def test_bad_topic(topic: str, tenant: str | None) -> None:
     envelope = decode_message(
         topic, b'{"time": "2026-11-22T10:00:00Z", "quantity": "no2", "value": 1}', RECEIVED
     )
     assert envelope.readings == []
     assert envelope.dead_letter is not None
     assert envelope.dead_letter.reason_code == "bad_topic"
-    assert envelope.dead_letter.tenant is None
+    assert envelope.dead_letter.tenant == tenant
     assert envelope.dead_letter.topic == topic
 
 

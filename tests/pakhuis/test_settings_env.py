@@ -41,7 +41,7 @@ def test_defaults_are_embedded() -> None:
     assert settings.api_port == 8000
     assert settings.mqtt_port == 1883
     assert settings.mqtt_protocol == "5"
-    assert settings.mqtt_topics == ["pakhuis/v1/+/+/+", "v3/+/devices/+/up", "v1.1/#"]
+    assert settings.mqtt_topics == ["pakhuis/v1/#", "v3/+/devices/+/up", "v1.1/#"]
     assert settings.batch_max_readings == 5000
     assert settings.batch_max_seconds == 1.0
     assert settings.max_future_s == 300.0
