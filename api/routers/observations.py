@@ -19,7 +19,7 @@ from api.pagination import (
     observation_cursor,
     parse_observation_cursor,
 )
-from api.params import IsoDatetime
+from api.params import IsoDatetimeOrDate, instant
 from api.shared_reads import SharedReads
 from pakhuis.errors import InvalidParameter
 from pakhuis.identifiers import IDENTIFIER_PATTERN
@@ -107,8 +107,14 @@ async def observations(
     sensor: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
-    start: Annotated[IsoDatetime | None, Query(description="inclusive, ISO-8601 with offset")] = None,
-    end: Annotated[IsoDatetime | None, Query(description="exclusive, ISO-8601 with offset")] = None,
+    start: Annotated[
+        IsoDatetimeOrDate | None,
+        Query(description="inclusive: ISO 8601 with offset, or a date (local midnight, reporting time zone)"),
+    ] = None,
+    end: Annotated[
+        IsoDatetimeOrDate | None,
+        Query(description="exclusive: ISO 8601 with offset, or a date (local midnight, reporting time zone)"),
+    ] = None,
     limit: Annotated[
         int,
         Query(ge=1, le=100_000, description="rows per page; at most PAKHUIS_API_PAGE_MAX_ROWS (10,000)"),
@@ -127,7 +133,10 @@ async def observations(
     """Observations in time order (`order=desc`: the newest first), values in the quantity's
     canonical unit, a page at a time (the `Link` header continues); with `bucket`, the hourly
     or daily rollup (answered from the rollup tables / continuous aggregates, one capped page)."""
-    if start is not None and end is not None and end <= start:
+    # A plain date is local midnight in the reporting zone the schema records (read once).
+    zone = store.rollup_mode()[1] if start is not None or end is not None else "UTC"
+    start_at, end_at = instant(start, zone), instant(end, zone)
+    if start_at is not None and end_at is not None and end_at <= start_at:
         raise InvalidParameter("end must lie after start")
     page_rows = min(limit, limits.page_max_rows)
     if bucket is None:
@@ -139,8 +148,8 @@ async def observations(
                 tenant=tenant,
                 sensor=sensor,
                 quantity=quantity,
-                start=start,
-                end=end,
+                start=start_at,
+                end=end_at,
                 after=after,
                 limit=page_rows,
                 newest_first=order == "desc",
@@ -161,8 +170,8 @@ async def observations(
         "tenant": tenant,
         "sensor": sensor,
         "quantity": quantity,
-        "start": start,
-        "end": end,
+        "start": start_at,
+        "end": end_at,
         "limit": page_rows,
     }
     body = await shared.get(

@@ -128,6 +128,27 @@ def test_newest_first_is_for_raw_observations_only(client: TestClient) -> None:
     assert "order=desc applies to raw observations" in response.json()["error"]["message"]
 
 
+def test_a_plain_date_is_local_midnight_in_the_reporting_zone(client: TestClient, store: Store) -> None:
+    """Europe/Amsterdam (the default reporting zone): 2026-11-22 begins at 23:00 UTC the day
+    before (CET, +01:00)."""
+    at = (datetime(2026, 11, 21, 22, 59, tzinfo=UTC), datetime(2026, 11, 21, 23, 0, tzinfo=UTC))
+    store.write_batch(
+        [Reading("edge", "m", Quantity.NO2, float(i), t, T0, "native") for i, t in enumerate(at)]
+    )
+
+    def times(**params: str) -> list[str]:
+        response = client.get("/api/v1/observations", params={"tenant": "edge", **params})
+        assert response.status_code == 200, response.text
+        return [r["time"] for r in response.json()]
+
+    assert times(start="2026-11-22") == ["2026-11-21T23:00:00Z"]
+    assert times(end="2026-11-22") == ["2026-11-21T22:59:00Z"]
+    assert times(start="2026-11-21", end="2026-11-22T00:00:00+01:00") == ["2026-11-21T22:59:00Z"]
+    refused = client.get("/api/v1/observations", params={"start": "2026-02-30"})
+    assert refused.status_code == 400
+    assert "start" in refused.json()["error"]["message"]
+
+
 def test_observation_pages_keep_the_filters(client: TestClient) -> None:
     pages = _walk(client, "/api/v1/observations", {"tenant": "haarlem", "quantity": "no2", "limit": 5})
     rows = [row for page in pages for row in page]
