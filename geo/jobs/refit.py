@@ -57,7 +57,7 @@ class RefitReport:
     model: dict[str, Any] = field(default_factory=dict)
     seasonal: dict[str, list[float]] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
-    unlinked: list[str] = field(default_factory=list)
+    unlinked: str = ""  # why sensors are not linked (SensorLinks.summary)
 
     def __str__(self) -> str:
         m = self.model
@@ -73,10 +73,7 @@ class RefitReport:
             + "; ".join(f"{g} " + " ".join(f"{f:.2f}" for f in fs) for g, fs in self.seasonal.items()),
         ]
         if self.unlinked:
-            lines.append(
-                f"not linked to a drain (no drain within {SENSOR_LINK_M:g} m): "
-                + ", ".join(self.unlinked[:10])
-            )
+            lines.append(f"not linked to a drain: {self.unlinked}")
         return "\n".join(lines)
 
 
@@ -87,7 +84,7 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
     env = environment(store, config, cleanings)
     report = RefitReport(drains=len(env))
     links = link_sensors(store.drain_sensors(), env)
-    report.unlinked = links.unlinked
+    report.unlinked = links.summary()
     report.sensors, report.linked = len(links.names), len(links.drain_of)
     orders = _work_orders(cleanings)
     raw = _sensor_series(store, links.drain_of, env, orders)
@@ -100,7 +97,7 @@ def refit(store: Store, config: PlanConfig, *, seed: int = 0) -> RefitReport:
     report.measured_ok = sum(1 for _, f in fits.values() if f.status == "ok")
     report.too_few = sum(1 for _, f in fits.values() if f.status != "ok")
     trained = [d for d, (_, f) in fits.items() if f.status == "ok"]
-    model, rates = _fit_model(env, fits, trained, seed)
+    model, rates = _fit_model(env, fits, trained, seed, report)
     report.model = model.describe()
     # Which zone kinds the measured drains stood in: a zone's rate multiplier is only applied
     # where neither the drain's own sensor nor the model (through its zone feature) saw it.
@@ -170,13 +167,22 @@ def _rate_fits(
 
 
 def _fit_model(
-    env: pd.DataFrame, fits: Mapping[int, tuple[int, FillRateFit]], trained: Sequence[int], seed: int
+    env: pd.DataFrame,
+    fits: Mapping[int, tuple[int, FillRateFit]],
+    trained: Sequence[int],
+    seed: int,
+    report: RefitReport,
 ) -> tuple[FillModel, DrainRates]:
     """The environment model on the drains with a good fit, and every drain's rates."""
     if len(trained) < MIN_TRAINING_DRAINS:
+        why = [f"{report.sensors} drain sensor(s), {report.linked} linked to a drain"]
+        if report.too_few:
+            why.append(f"{report.too_few} of those with too few readings")
+        if report.unlinked:
+            why.append(f"not linked: {report.unlinked}")
         raise PlanNotReady(
             f"{len(trained)} drain sensor(s) with enough readings; the environment model needs at least "
-            f"{MIN_TRAINING_DRAINS}.",
+            f"{MIN_TRAINING_DRAINS} ({'; '.join(why)}).",
             hint="link more drain sensors (sensor metadata 'drain', or a position within "
             f"{SENSOR_LINK_M:g} m of a drain) and let them report for a few weeks",
         )

@@ -1,5 +1,6 @@
 """Which drain each fill sensor measures: the drain named in its metadata ("drain": the drain's
-key), else the nearest drain within `SENSOR_LINK_M` of its position."""
+key), else the nearest drain within `SENSOR_LINK_M` of its position; for every other sensor,
+why not (no position, a drain id the register lacks, the nearest drain too far)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,18 @@ SENSOR_LINK_M = 5.0
 class SensorLinks:
     drain_of: dict[int, int]  # sensor id → drain id
     names: dict[int, str]  # sensor id → "tenant/name", every drain sensor
-    unlinked: list[str]  # names of the sensors no drain was found for
+    unlinked: dict[str, str]  # "tenant/name" → why no drain was found for it
+
+    def summary(self) -> str:
+        """Why sensors are unlinked, counted per reason with a few names each."""
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in self.unlinked.items():
+            kind = reason.split(":")[0]
+            by_reason.setdefault(kind, []).append(f"{name} ({reason})" if ":" in reason else name)
+        return "; ".join(
+            f"{len(names)} {kind}: " + ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+            for kind, names in sorted(by_reason.items())
+        )
 
 
 def link_sensors(sensors: Sequence[Mapping[str, Any]], env: pd.DataFrame) -> SensorLinks:
@@ -32,17 +44,19 @@ def link_sensors(sensors: Sequence[Mapping[str, Any]], env: pd.DataFrame) -> Sen
     by_key = by_key[~by_key.index.duplicated()]
     links: dict[int, int] = {}
     names: dict[int, str] = {}
-    unlinked: list[str] = []
+    unlinked: dict[str, str] = {}
     positioned = []
     for s in sensors:
         names[int(s["id"])] = f"{s['tenant']}/{s['name']}"
         key = (s.get("metadata") or {}).get("drain")
         if key is not None and str(key) in by_key.index:
             links[int(s["id"])] = int(by_key[str(key)])
+        elif key is not None:
+            unlinked[names[int(s["id"])]] = f"drain not in the register: {key}"
         elif s.get("lon") is not None and s.get("lat") is not None:
             positioned.append(s)
         else:
-            unlinked.append(names[int(s["id"])])
+            unlinked[names[int(s["id"])]] = "no position and no drain id"
     if positioned:
         pts = gpd.GeoSeries(
             gpd.points_from_xy([s["lon"] for s in positioned], [s["lat"] for s in positioned]),
@@ -53,6 +67,8 @@ def link_sensors(sensors: Sequence[Mapping[str, Any]], env: pd.DataFrame) -> Sen
         for s, d, i in zip(positioned, dist, idx, strict=True):
             if np.isfinite(d) and d <= SENSOR_LINK_M:
                 links[int(s["id"])] = int(env.index[i])
+            elif np.isfinite(d):
+                unlinked[names[int(s["id"])]] = f"no drain within {SENSOR_LINK_M:g} m: nearest {d:,.1f} m"
             else:
-                unlinked.append(names[int(s["id"])])
+                unlinked[names[int(s["id"])]] = f"no drain within {SENSOR_LINK_M:g} m: the register is empty"
     return SensorLinks(links, names, unlinked)
