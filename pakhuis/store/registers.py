@@ -92,6 +92,15 @@ class RegisterQueries(Connected):
         with self._connection() as conn:
             return fetch_one(conn, _DRAIN, (drain_id,))
 
+    def has_drain(self, key: str) -> bool:
+        """Whether the register holds a drain with this key (its own id, else pakhuis' id), the
+        key a sensor's metadata "drain" names."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM drains WHERE coalesce(source_id, id::text) = %s)", (key,)
+            ).fetchone()
+        return bool(row and row[0])
+
     def drains_for_planning(self) -> list[dict[str, Any]]:
         """Every drain with its key (own id, else pakhuis' id), attributes and indicators."""
         with self._connection() as conn:

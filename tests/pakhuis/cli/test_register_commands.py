@@ -47,3 +47,23 @@ def test_an_unreachable_database_says_what_to_do(monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 1
     assert "error: Cannot connect to PostgreSQL" in result.output and "secret" not in result.output
     assert "what to do: Check PAKHUIS_DATABASE_URL" in result.output
+
+
+def test_a_sensor_registered_with_a_drain_is_linked_to_it(cli: CliRunner, database_url: str) -> None:
+    with Store(database_url) as store:
+        store.replace_drains([("kolk-7", 4.90, 52.37, {}), (None, 4.91, 52.37, {})], source="test")
+    by_own_id = cli.invoke(app, ["sensors", "register", "t1", "fill-1", "--drain", "kolk-7"])
+    assert by_own_id.exit_code == 0, by_own_id.output
+    assert "registered sensor t1/fill-1 (drain, measuring drain kolk-7)" in by_own_id.output
+    by_pakhuis_id = cli.invoke(app, ["sensors", "register", "t1", "fill-2", "--drain", "2"])
+    assert by_pakhuis_id.exit_code == 0, by_pakhuis_id.output
+    missing = cli.invoke(app, ["sensors", "register", "t1", "fill-3", "--drain", "kolk-99"])
+    assert missing.exit_code == 1
+    assert "--drain kolk-99: the drain register has no drain with that id" in missing.output
+    assert "within 5 m" in missing.output
+    with Store(database_url) as store:
+        sensors = {s["sensor"]: s for s in store.sensors(tenant="t1")}
+        assert sensors["fill-1"]["metadata"] == {"drain": "kolk-7"}
+        assert sensors["fill-1"]["kind"] == "drain"
+        assert sensors["fill-2"]["metadata"] == {"drain": "2"}
+        assert "fill-3" not in sensors
