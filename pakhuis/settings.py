@@ -9,6 +9,7 @@ printed redacted.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -292,8 +293,11 @@ class Settings(BaseSettings):
         }
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read and validate settings; overrides (e.g. from CLI options) win over the environment."""
+def load_settings(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read and validate settings; overrides (e.g. from CLI options) win over the environment.
+
+    A refused override is named by its command-line flag (`flags`: setting → flag, else
+    `--setting-name`), a refused variable by its PAKHUIS_ name: the user is told what they set."""
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**clean)
@@ -306,11 +310,23 @@ def load_settings(**overrides: Any) -> Settings:
             hint='List settings such as PAKHUIS_MQTT_TOPICS are JSON, e.g. ["pakhuis/v1/#"].',
         ) from None
     except ValidationError as exc:
-        problems = []
+        problems: list[str] = []
+        given: set[str] = set()
         for error in exc.errors():
-            name = "PAKHUIS_" + "_".join(str(p) for p in error["loc"]).upper()
-            problems.append(f"{name}: {error['msg']}")
-        raise ConfigurationError(
-            "Invalid settings: " + "; ".join(problems),
-            hint="Fix the environment variable(s) named above, or unset them to use the defaults.",
-        ) from None
+            setting = str(error["loc"][0]) if error["loc"] else ""
+            if setting in clean:
+                flag = (flags or {}).get(setting, "--" + setting.replace("_", "-"))
+                problems.append(f"{flag} {clean[setting]}: {error['msg']}")
+                given.add("option")
+            else:
+                problems.append(
+                    "PAKHUIS_" + "_".join(str(p) for p in error["loc"]).upper() + f": {error['msg']}"
+                )
+                given.add("variable")
+        if given == {"option"}:
+            remedy = "Fix the option(s) named above."
+        elif given == {"variable"}:
+            remedy = "Fix the environment variable(s) named above, or unset them to use the defaults."
+        else:
+            remedy = "Fix the option(s) and environment variable(s) named above."
+        raise ConfigurationError("Invalid settings: " + "; ".join(problems), hint=remedy) from None

@@ -21,7 +21,7 @@ def api(
     ] = None,
 ) -> None:
     """Serve the HTTP API against the database given by settings."""
-    with command(api_port=port, api_host=host) as ctx:
+    with command({"api_port": "--port", "api_host": "--host"}, api_port=port, api_host=host) as ctx:
         settings = ctx.settings
         check_port_free(settings.api_host, settings.api_port, "--port")
         # issue 11 part 3: reads on their own pool; /health pings on another, so a busy API

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, NoReturn
@@ -137,13 +137,14 @@ def fail(exc: PakhuisError) -> NoReturn:
 class CommandContext:
     """What a running command may ask its frame for."""
 
-    def __init__(self, overrides: dict[str, Any]) -> None:
+    def __init__(self, overrides: dict[str, Any], flags: Mapping[str, str]) -> None:
         self._overrides = overrides
+        self._flags = flags
 
     @cached_property
     def settings(self) -> Settings:
         """The validated settings (command-line options win over PAKHUIS_*); logging set from them."""
-        settings = load_settings(**self._overrides)
+        settings = load_settings(self._flags, **self._overrides)
         configure_logging(settings)
         return settings
 
@@ -158,9 +159,10 @@ class CommandContext:
 
 
 @contextlib.contextmanager
-def command(**overrides: Any) -> Iterator[CommandContext]:
-    """Run a command's body; `overrides` are settings given as options (None = not given)."""
+def command(flags: Mapping[str, str] | None = None, **overrides: Any) -> Iterator[CommandContext]:
+    """Run a command's body; `overrides` are settings given as options (None = not given), and
+    `flags` the options' names where they differ from `--setting-name` (e.g. api_port: --port)."""
     try:
-        yield CommandContext(overrides)
+        yield CommandContext(overrides, flags or {})
     except PakhuisError as exc:
         fail(exc)

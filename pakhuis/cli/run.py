@@ -46,6 +46,7 @@ def run(
 ) -> None:
     """Run everything embedded: MQTT broker, stream runner, PostgreSQL and the API."""
     with command(
+        {"api_host": "--host", "mqtt_bind_host": "--host"},
         api_port=api_port,
         mqtt_port=mqtt_port,
         data_dir=data_dir,

@@ -154,9 +154,11 @@ def test_invalid_environment_names_the_variable(
     assert isinstance(error, PakhuisError)
 
 
-def test_invalid_override_names_the_variable() -> None:
+def test_invalid_override_names_the_option_not_a_variable() -> None:
     error = _config_error(api_port=70000)
-    assert "PAKHUIS_API_PORT" in error.message
+    assert "--api-port 70000" in error.message
+    assert "PAKHUIS_API_PORT" not in error.message
+    assert error.hint == "Fix the option(s) named above."
 
 
 def test_several_problems_are_all_named(monkeypatch: pytest.MonkeyPatch) -> None:

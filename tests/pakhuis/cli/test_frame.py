@@ -61,6 +61,21 @@ def test_arguments_are_checked_before_the_settings_are_read(monkeypatch: pytest.
     assert "what to do: Fix the environment variable(s) named above" in wrong_setting.output
 
 
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [(["api", "--port", "99999"], "--port 99999"), (["run", "--api-port", "99999"], "--api-port 99999")],
+)
+def test_a_refused_option_is_named_by_its_flag_not_by_a_variable(
+    args: list[str], flag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAKHUIS_API_PORT", raising=False)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert f"Invalid settings: {flag}: Input should be less than or equal to 65535" in result.output
+    assert "PAKHUIS_API_PORT" not in result.output
+    assert "what to do: Fix the option(s) named above." in result.output
+
+
 def test_every_command_group_is_on_the_help_page() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
