@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.body_limit import BodyLimit
 from api.bridge import MqttBridge
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.limits import ApiLimits
 from api.responses import COMMON_ERRORS
@@ -44,7 +45,10 @@ def create_app(
         title="pakhuis",
         version=__version__,
         description="The city's sensor data warehouse: sensors, readings, dead letters.",
-        docs_url="/docs",
+        # Served below from vendored files: the default pages load their scripts from a CDN and
+        # stay blank without internet.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         # Every route: no control characters in any path or query parameter (400 naming it).
         dependencies=[Depends(refuse_control_characters)],
@@ -71,6 +75,7 @@ def create_app(
     app.include_router(metrics.router, responses=COMMON_ERRORS)
 
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
+    install_docs(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
