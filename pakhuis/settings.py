@@ -293,7 +293,7 @@ class Settings(BaseSettings):
         }
 
 
-def load_settings(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def load_settings(flags: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:
     """Read and validate settings; overrides (e.g. from CLI options) win over the environment.
 
     A refused override is named by its command-line flag (`flags`: setting → flag, else

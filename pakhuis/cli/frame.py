@@ -159,7 +159,7 @@ class CommandContext:
 
 
 @contextlib.contextmanager
-def command(flags: Mapping[str, str] | None = None, **overrides: Any) -> Iterator[CommandContext]:
+def command(flags: Mapping[str, str] | None = None, /, **overrides: Any) -> Iterator[CommandContext]:
     """Run a command's body; `overrides` are settings given as options (None = not given), and
     `flags` the options' names where they differ from `--setting-name` (e.g. api_port: --port)."""
     try:
