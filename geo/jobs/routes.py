@@ -38,6 +38,15 @@ class DayRoutes:
     summary: dict[str, Any]  # counts, unserved and deferred drains, km, hours (also stored)
 
 
+# Where each route input is set, for the CLI (flag), the settings (variable) and the API.
+_ROUTE_INPUTS = (
+    "Check the route inputs: dump sites (--dump 'lon,lat;lon,lat', PAKHUIS_PLAN_DUMP_SITES), "
+    "depot (--depot lon,lat, PAKHUIS_PLAN_DEPOT), tank (--tank m³, PAKHUIS_PLAN_TANK_M3), trucks "
+    "(--trucks, PAKHUIS_PLAN_TRUCKS; the API's trucks=) and the road file (--roads, "
+    "PAKHUIS_PLAN_ROADS_FILE)."
+)
+
+
 def plan_day_routes(
     store: Store,
     config: PlanConfig,
@@ -73,7 +82,7 @@ def plan_day_routes(
     except (RouteInputError, RoadNetworkError) as exc:
         # Bad inputs (a road file without roads, a negative volume, no dump site for the work):
         # the planner's to fix, so a 400 / CLI error with the solver's own explanation.
-        raise InvalidParameter(str(exc), hint="check the depot, dump sites, tank and road file") from exc
+        raise InvalidParameter(str(exc), hint=_ROUTE_INPUTS) from exc
     summary = day_summary(day, due, work, plan, config, roads_path)
     store.save_route_plan(
         day,

@@ -313,5 +313,12 @@ def test_a_days_routes_are_feasible_and_downloadable(scenario: Scenario) -> None
     assert client.get(f"/api/v1/routes?date={START + timedelta(days=1)}").status_code == 200
     no_depot = TestClient(create_app(scenario.store)).post(f"/api/v1/routes?date={START}")
     assert no_depot.status_code == 409 and "PAKHUIS_PLAN_DEPOT" in no_depot.json()["error"]["hint"]
+    # Tanks too small for the day's sludge and nowhere to empty them: the hint says where dump
+    # sites are set, in the words of the CLI, the settings and the API.
+    no_dump = scenario.config.overridden(dump_sites="", tank_m3=0.2)  # each drain fits, not the day
+    full = TestClient(create_app(scenario.store, plan_config=no_dump)).post(f"/api/v1/routes?date={START}")
+    assert full.status_code == 400, full.text
+    assert "without emptying" in full.json()["error"]["message"]
+    assert "--dump 'lon,lat;lon,lat', PAKHUIS_PLAN_DUMP_SITES" in full.json()["error"]["hint"]
     schedule = client.get(f"/api/v1/schedule?from={START}&horizon=28").json()
     assert len(schedule["due"]) > 0 and schedule["due"][0]["reason"]
