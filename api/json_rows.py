@@ -10,7 +10,7 @@ encodings equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,16 +18,10 @@ import orjson
 if TYPE_CHECKING:
     from pakhuis.store.rows import RowTable
 
-__all__ = ["geojson_features", "json_array", "json_array_chunks", "json_document", "json_objects"]
+__all__ = ["geojson_features", "json_array_chunks", "json_document"]
 
 _ROWS_PER_CHUNK = 500
 _OPTIONS = orjson.OPT_UTC_Z
-
-
-def json_objects(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """`[{column: value, …}, …]` from tuples in `columns` order."""
-    # zip without strict: the columns come from the same cursor as the rows
-    return orjson.dumps([dict(zip(columns, row)) for row in rows], option=_OPTIONS)  # noqa: B905
 
 
 def geojson_features(table: RowTable, geometry: str) -> bytes:
@@ -47,14 +41,9 @@ def geojson_features(table: RowTable, geometry: str) -> bytes:
     return orjson.dumps({"type": "FeatureCollection", "features": features}, option=_OPTIONS)
 
 
-def json_array(items: Sequence[Mapping[str, Any]]) -> bytes:
-    """`[item, …]` of mappings."""
-    return orjson.dumps(items, option=_OPTIONS)
-
-
 def json_document(content: Any) -> bytes:
-    """Any JSON-able document (dicts, lists, dates, numpy scalars and arrays) in one pass,
-    instead of FastAPI's recursive `jsonable_encoder` and then `json.dumps`."""
+    """Any JSON-able document (rows as dicts, lists, dates, numpy scalars and arrays) in one
+    pass, instead of FastAPI's recursive `jsonable_encoder` and then `json.dumps`."""
     return orjson.dumps(content, option=_OPTIONS | orjson.OPT_SERIALIZE_NUMPY)
 
 

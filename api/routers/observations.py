@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_limits, get_shared_reads, get_store
-from api.json_rows import json_array, json_array_chunks
+from api.json_rows import json_array_chunks, json_document
 from api.limits import ApiLimits
 from api.pagination import (
     CURSOR_DESCRIPTION,
@@ -77,7 +77,7 @@ def _rollup_json(
         at[name] for name in ("tenant", "sensor", "quantity", "unit", "time", chosen, "count", "coverage")
     )
     # ObservationOut's fields in its order, the raw-only ones null.
-    return json_array(
+    return json_document(
         [
             {
                 "tenant": row[tenant],

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_shared_reads, get_store
-from api.json_rows import json_array
+from api.json_rows import json_document
 from api.shared_reads import SharedReads
 from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
@@ -50,7 +50,7 @@ def list_sensors(
 
 
 def _latest_json(store: Store, tenant: str | None, quantity: Quantity | None) -> bytes:
-    return json_array(store.latest(tenant=tenant, quantity=quantity))  # LatestOut's fields, in order
+    return json_document(store.latest(tenant=tenant, quantity=quantity))  # LatestOut's fields, in order
 
 
 @router.get("/latest", response_model=list[LatestOut])

@@ -61,13 +61,7 @@ def load_trees(
 
     with command() as ctx:
         options = ReadOptions(
-            x=x,
-            y=y,
-            lon=lon,
-            lat=lat,
-            crs=crs,
-            id_column=id_column,
-            species_column=species_column,
+            x=x, y=y, lon=lon, lat=lat, crs=crs, id_column=id_column, species_column=species_column,
             layer=layer,
         )
         with ctx.store() as store:

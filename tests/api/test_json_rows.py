@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from api import create_app
-from api.json_rows import geojson_features, json_array_chunks, json_objects
+from api.json_rows import geojson_features, json_array_chunks, json_document
 from api.routers.observations import ObservationOut
 from api.routers.sensors import LatestOut
 from pakhuis.quantities import Quantity
@@ -99,13 +99,13 @@ def test_encoders_keep_offsets_and_microseconds() -> None:
         ("b", datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=cet), 2, 0.30000000000000004),
     ]
     columns = ("name", "time", "count", "value")
-    text = json_objects(columns, rows)
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+    text = json_document(dicts)
     assert text == (
         b'[{"name":"a","time":"2026-01-01T00:00:00.120000Z","count":null,"value":1.0},'
         b'{"name":"b","time":"2026-01-01T00:00:00.000001+01:00","count":2,"value":0.30000000000000004}]'
     )
-    dicts = [dict(zip(columns, row, strict=True)) for row in rows * 600]  # > one chunk
-    assert b"".join(json_array_chunks(dicts)) == json_objects(columns, rows * 600)
+    assert b"".join(json_array_chunks(dicts * 600)) == json_document(dicts * 600)  # > one chunk
     assert b"".join(json_array_chunks([])) == b"[]"
 
 
