@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
@@ -44,7 +45,12 @@ class Settings(BaseSettings):
     # Topic prefix: <prefix>.readings, .deadletter, .alerts, .live; Faust app id <prefix>-stream.
     kafka_prefix: str = Field("pakhuis", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,48}$")
 
-    data_dir: Path = Path(".pakhuis")
+    # Where the embedded PostgreSQL (<data_dir>/pg), the broker's journal and Faust's state
+    # live. The per-user data folder (~/.local/share/pakhuis on Linux), not the working
+    # directory: a command run one folder up must find the same database (issue 13 part 4).
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("pakhuis"), validate_default=True
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -187,6 +193,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once, against the working directory the command starts in: a relative
+        # PAKHUIS_DATA_DIR keeps naming that folder, whatever the process does afterwards.
+        return value.expanduser().resolve()
 
     @field_validator("reporting_timezone")
     @classmethod

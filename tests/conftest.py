@@ -66,6 +66,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Commands without an explicit data dir use PAKHUIS_DATA_DIR, else the per-user data folder
+    (XDG_DATA_HOME on Linux): both point into the test run's temp dir, so no test (or
+    subprocess, even one started without the PAKHUIS_ variables) touches the real ones."""
+    home = tmp_path_factory.mktemp("user-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home))
+        patch.setenv("PAKHUIS_DATA_DIR", str(home / "pakhuis"))
+        yield home / "pakhuis"
+
+
 @dataclass
 class Distributed:
     broker: Broker

@@ -113,6 +113,14 @@ def pakhuis_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pakhuis", *args]
 
 
+def new_user_env(home: Path) -> dict[str, str]:
+    """The environment of a user with no PAKHUIS_ settings (so not CI's external services either)
+    whose home is `home`: their per-user data folder, the default data dir, lies under it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_") and k != "XDG_DATA_HOME"}
+    env.update({"HOME": str(home), "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
+    return env
+
+
 @contextmanager
 def running(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A subprocess for the duration of the block; stopped with SIGTERM (then SIGKILL)."""

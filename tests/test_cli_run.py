@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, Broker, free_port, publish_lines, wait_for
+from tests.support import Broker, free_port, new_user_env, publish_lines, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.integration
 def _get(url: str) -> object:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
-
-
-def _embedded_env() -> dict[str, str]:
-    # A new user has no PAKHUIS_* settings: the run must not pick up CI's external services.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAKHUIS_")}
-    env["PYTHONPATH"] = str(REPO)
-    return env
 
 
 def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None:
@@ -48,7 +41,8 @@ def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None
     ]
     log = (tmp_path / "run.log").open("wb")
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_embedded_env(), stdout=log, stderr=subprocess.STDOUT)
+    home = tmp_path / "home"
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=new_user_env(home), stdout=log, stderr=subprocess.STDOUT)
     try:
         kinds: set[str] = set()
 
@@ -97,7 +91,6 @@ def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None
         wait_for(push_visible, 15, "the Sensor.Community push in /api/v1/latest")
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/", timeout=5) as page:
             assert b"/api/v1/latest" in page.read()
-        assert (tmp_path / ".pakhuis" / "pg").is_dir(), "the embedded database lives in the data dir"
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -110,6 +103,11 @@ def test_run_simulate_serves_all_three_kinds_within_30_s(tmp_path: Path) -> None
     assert code == 0, output
     assert f"http://127.0.0.1:{api_port}/" in output
     assert "stopped:" in output and "readings stored" in output
+    # A new user's database lives in their per-user data folder, not in the working directory.
+    announced = re.search(r"^database: embedded in (.+)$", output, re.MULTILINE)
+    assert announced is not None, output
+    assert Path(announced[1]).is_relative_to(home.resolve()) and Path(announced[1]).is_dir()
+    assert not (tmp_path / ".pakhuis").exists()
 
 
 def test_run_reports_a_taken_port_with_a_remedy(tmp_path: Path) -> None:
@@ -131,7 +129,7 @@ def test_run_reports_a_taken_port_with_a_remedy(tmp_path: Path) -> None:
                 str(free_port()),
             ],
             cwd=tmp_path,
-            env=_embedded_env(),
+            env=new_user_env(tmp_path / "home"),
             capture_output=True,
             text=True,
             timeout=60,

@@ -8,7 +8,7 @@ Rows without a position or with coordinates that are not numbers are rejected he
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -53,13 +53,16 @@ WKT_COLUMNS = ("geometry", "wkt", "geom", "thegeom", "shape")
 @dataclass(frozen=True)
 class SourceCoordinates:
     """Per row x and y in the source CRS (NaN where there are none) and what was read
-    (``raw_x``/``raw_y``, for the rejected report); ``crs`` as far as the source tells it."""
+    (``raw_x``/``raw_y``, for the rejected report); ``crs`` as far as the source tells it;
+    ``geometry_types``: how many rows have each geometry type as read (GeoJSON names: ``Point``,
+    ``Polygon``, ...; x/y columns are points), before non-points are reduced to one point."""
 
     xs: np.ndarray
     ys: np.ndarray
     raw_x: np.ndarray
     raw_y: np.ndarray
     crs: CRS | None
+    geometry_types: dict[str, int] = field(default_factory=dict)
 
 
 def source_coordinates(
@@ -74,14 +77,14 @@ def source_coordinates(
     given = CRS.from_user_input(options.crs) if options.crs is not None else None
     if geometry is not None and not options.explicit_columns:
         return _from_geometry(geometry, file_crs(given, geometry, notes), rejections, notes, used)
-    xs, ys, raw_x, raw_y, pair_crs = _coordinate_columns(table, options, used)
+    xs, ys, raw_x, raw_y, pair_crs, types = _coordinate_columns(table, options, used)
     if pair_crs == WGS84 and given is None:
         given = CRS.from_user_input(WGS84)
     blank = pd.isna(raw_x) | pd.isna(raw_y)
     rejections.reject(blank, "no-geometry", "no coordinates", "x {a}, y {b}", raw_x, raw_y)
     bad = ~blank & (np.isnan(xs) | np.isnan(ys))
     rejections.reject(bad, "unparseable", "coordinates are not numbers", "x {a}, y {b}", raw_x, raw_y)
-    return SourceCoordinates(xs, ys, raw_x, raw_y, given)
+    return SourceCoordinates(xs, ys, raw_x, raw_y, given, types)
 
 
 def _from_geometry(
@@ -102,7 +105,14 @@ def _from_geometry(
     xs[~missing] = shapely.get_x(points[~missing])
     ys[~missing] = shapely.get_y(points[~missing])
     used["geometry"] = str(geometry.name) if geometry.name is not None else "geometry"
-    return SourceCoordinates(xs, ys, xs.astype(object), ys.astype(object), crs)
+    types = _geometry_types(values[~missing])
+    return SourceCoordinates(xs, ys, xs.astype(object), ys.astype(object), crs, types)
+
+
+def _geometry_types(geometries: np.ndarray) -> dict[str, int]:
+    """How many of `geometries` (none missing) there are of each type, by GeoJSON name."""
+    counts = gpd.GeoSeries(geometries).geom_type.value_counts()
+    return {str(name): int(n) for name, n in counts.items()}
 
 
 def _coordinate_pair(
@@ -124,12 +134,14 @@ def _coordinate_pair(
 
 def _coordinate_columns(
     table: pd.DataFrame, options: ReadOptions, used: dict[str, str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
-    """Source coordinates from x/y or lon/lat columns (or a WKT column); CRS hint for lon/lat."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None, dict[str, int]]:
+    """Source coordinates from x/y or lon/lat columns (or a WKT column); CRS hint for lon/lat;
+    the geometry types of the rows that have one."""
     columns = [str(c) for c in table.columns]
     pair, pair_crs = _coordinate_pair(columns, options)
     if pair is None:
-        return (*_wkt_coordinates(table, columns, used), None)
+        xs, ys, raw, _, types = _wkt_coordinates(table, columns, used)
+        return xs, ys, raw, raw, None, types
     used["x" if pair_crs is None else "lon"] = pair[0]
     used["y" if pair_crs is None else "lat"] = pair[1]
     xs = parse_decimal(table[pair[0]])
@@ -140,13 +152,14 @@ def _coordinate_columns(
     for raw, parsed in ((raw_x, xs), (raw_y, ys)):
         failed = np.flatnonzero(np.isnan(parsed))
         raw[failed] = [cell_text(v) for v in raw[failed]]
-    return xs, ys, raw_x, raw_y, pair_crs
+    points = int((~np.isnan(xs) & ~np.isnan(ys)).sum())
+    return xs, ys, raw_x, raw_y, pair_crs, {"Point": points} if points else {}
 
 
 def _wkt_coordinates(
     table: pd.DataFrame, columns: Sequence[str], used: dict[str, str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Representative points of a WKT column (the text itself as read)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Representative points of a WKT column (the text itself as read), and its geometry types."""
     wkt = detect_column(columns, WKT_COLUMNS)
     if wkt is None:
         raise RegisterError(
@@ -157,9 +170,10 @@ def _wkt_coordinates(
     raw = column_texts(table[wkt])
     geoms = shapely.from_wkt(raw, on_invalid="ignore")
     missing = pd.isna(geoms) | shapely.is_empty(geoms)
+    types = _geometry_types(geoms[~missing])
     geoms[~missing] = shapely.point_on_surface(geoms[~missing])
     xs = np.full(len(table), np.nan)
     ys = np.full(len(table), np.nan)
     xs[~missing] = shapely.get_x(geoms[~missing])
     ys[~missing] = shapely.get_y(geoms[~missing])
-    return xs, ys, raw, raw
+    return xs, ys, raw, raw, types

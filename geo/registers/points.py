@@ -130,6 +130,7 @@ def read_register(path: Path, options: ReadOptions) -> tuple[LoadResult, pd.Data
         source_crs=source_crs.to_string(),
         columns=used,
         notes=tuple(notes),
+        geometry_types=coords.geometry_types,
     )
     return result, candidates
 

@@ -33,6 +33,10 @@ class LoadResult:
     ``unparseable``, ``non-finite``, ``out-of-range``, ``outside-extent``, ``placeholder``,
     ``outlier``), ``reason`` (one readable text per kind, for grouping), ``detail`` (the row's
     values), ``x``/``y`` (the coordinates as read) and the row's own columns.
+
+    ``geometry_types`` counts the file's geometries by GeoJSON type (``Point``, ``Polygon``,
+    ...) as read, before lines and polygons are reduced to one point each: a register of
+    points is told from a file of areas by it.
     """
 
     path: Path
@@ -42,6 +46,7 @@ class LoadResult:
     source_crs: str
     columns: dict[str, str]
     notes: tuple[str, ...] = ()
+    geometry_types: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         c = self.counts

@@ -91,6 +91,7 @@ def trees_of(path: Path, options: ReadOptions, table: LeafClassTable | None = No
         source_crs=base.source_crs,
         columns=base.columns,
         notes=base.notes,
+        geometry_types=base.geometry_types,
         leaf_class_counts=dict(classes),
         unknown_share=(classes.get("unknown", 0) / n) if n else 0.0,
         no_species=int((leaf["match"] == "empty").sum()),

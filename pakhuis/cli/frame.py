@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 import typer
@@ -36,11 +37,15 @@ __all__ = [
     "configure_logging",
     "console",
     "fail",
+    "notices",
     "open_store",
     "open_stores",
 ]
 
 console = Console(highlight=False, soft_wrap=True)
+# What a command says about itself (where its database is, what it is busy with) goes to stderr,
+# so what it prints to stdout (CSV, JSON, reports) stays clean for a pipe.
+notices = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Libraries that log every connection or packet at INFO.
 _NOISY_LOGGERS = ("amqtt", "transitions", "pgserver")
@@ -54,6 +59,9 @@ def configure_logging(settings: Settings) -> None:
     )
     for noisy in _NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":
+        # Its "ready in <dir>" would repeat the frame's own "database: embedded in <dir>".
+        logging.getLogger("pakhuis.store.embedded").setLevel(logging.WARNING)
 
 
 # Who uses a pool (issue 11 part 3): the API's reads, the ingest's decoder lookups, the
@@ -79,6 +87,22 @@ def pool_size(settings: Settings, role: PoolRole) -> int:
     return size
 
 
+# The data dir's default until issue 13 part 4: `.pakhuis/` in the working directory. A database
+# left there is no longer found by default; saying so keeps its owner from thinking it lost.
+_FORMER_DEFAULT_DATA_DIR = Path(".pakhuis")
+
+
+def _announce_embedded(pgdata: Path) -> None:
+    notices.print(f"database: embedded in {pgdata}", markup=False)
+    former = (_FORMER_DEFAULT_DATA_DIR / "pg").resolve()
+    if former != pgdata and former.is_dir():
+        notices.print(
+            f"note: {former} holds a database of an older pakhuis, which kept it in the working "
+            f"directory; to use it, set PAKHUIS_DATA_DIR={former.parent}",
+            markup=False,
+        )
+
+
 @contextlib.contextmanager
 def _database_uri(settings: Settings) -> Iterator[str]:
     """The database's URI: external when PAKHUIS_DATABASE_URL is set, else the embedded one
@@ -87,6 +111,9 @@ def _database_uri(settings: Settings) -> Iterator[str]:
         yield settings.database_url.get_secret_value()
         return
     embedded = EmbeddedPostgres(settings.data_dir)
+    # Said before the start (which takes seconds): which database a command sees is the first
+    # thing to check when a register looks empty.
+    _announce_embedded(embedded.pgdata)
     uri = embedded.start()
     try:
         yield uri

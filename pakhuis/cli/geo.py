@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pakhuis.cli.frame import command, console
+from pakhuis.cli.progress import FIRST_RUN_COMPILES, progress
 
 __all__ = ["geo_app"]
 
@@ -35,5 +36,8 @@ def geo_indicators(
     from geo.jobs import compute_indicators
 
     with command() as ctx, ctx.store() as store:
-        report = compute_indicators(store, cell_size=cell, out=out)
+        # One step, kernels included: compute_indicators checks the registers before it
+        # compiles, so an empty register is reported at once, not after the compilation.
+        with progress(f"Computing the indicators ({FIRST_RUN_COMPILES})"):
+            report = compute_indicators(store, cell_size=cell, out=out)
     console.print(str(report))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pakhuis.cli.frame import command, console
+from pakhuis.cli.progress import FIRST_RUN_COMPILES, progress
 from pakhuis.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def plan_refit(seed: Annotated[int, typer.Option(help="Seed of the cross-validat
 
     with command() as ctx:
         started = time.perf_counter()
-        with ctx.store() as store:
+        with ctx.store() as store, progress(f"Fitting the fill model ({FIRST_RUN_COMPILES})"):
             report = refit(store, PlanConfig.from_settings(ctx.settings), seed=seed)
     console.print(str(report))
     console.print(f"fill state stored for {report.drains:,} drains in {time.perf_counter() - started:.1f} s")
@@ -70,7 +71,7 @@ def plan_schedule_command(
     with command() as ctx:
         start = _parse_date(from_date)
         days = _parse_horizon(horizon)
-        with ctx.store() as store:
+        with ctx.store() as store, progress(f"Scheduling {days} days from {start} ({FIRST_RUN_COMPILES})"):
             config = PlanConfig.from_settings(ctx.settings)
             result = plan_schedule(store, config, start, days, with_summary=summary)
         _print_due(result, start, days, limit)
@@ -136,7 +137,7 @@ def plan_routes_command(
         day = _parse_date(on)
         config = PlanConfig.from_settings(ctx.settings).overridden(depot=depot, dump_sites=dump, tank_m3=tank)
         started = time.perf_counter()
-        with ctx.store() as store:
+        with ctx.store() as store, progress(f"Planning the truck routes for {day} ({FIRST_RUN_COMPILES})"):
             routes = plan_day_routes(
                 store, config, day, trucks=trucks, roads_file=roads, time_limit_s=time_limit
             )

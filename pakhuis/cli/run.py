@@ -38,8 +38,13 @@ def run(
     api_port: Annotated[int, typer.Option(help="Port of the API and page.")] = 8000,
     mqtt_port: Annotated[int, typer.Option(help="Port of the embedded MQTT broker.")] = 1883,
     data_dir: Annotated[
-        Path, typer.Option(help="Where the embedded database lives (kept between runs).")
-    ] = Path(".pakhuis"),
+        Path | None,
+        typer.Option(
+            help="Where the embedded database lives (kept between runs); default PAKHUIS_DATA_DIR, "
+            "else the per-user data folder.",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface the broker and API listen on.")] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the simulated sensors.")] = 1,
     sim_interval: Annotated[float, typer.Option(help="Seconds between simulated readings.")] = 5.0,

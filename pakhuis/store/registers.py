@@ -7,7 +7,7 @@ into GeoDataFrames.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -18,7 +18,27 @@ from pakhuis.store.rows import copy_rows, fetch_all, fetch_one
 DrainRow = tuple[str | None, float, float, dict[str, Any]]  # source id, lon, lat, attributes
 TreeRow = tuple[str | None, float, float, str | None, str | None, str]  # ..., species, genus, leaf class
 
+Register = Literal["drains", "trees"]
+Bounds = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
 _TREE_COLUMNS = ("source_id", "lon", "lat", "species", "genus", "leaf_class")
+
+# One statement per register: the table name is never spliced in from a caller's value.
+_COUNT: dict[Register, str] = {
+    "drains": "SELECT count(*) FROM drains",
+    "trees": "SELECT count(*) FROM trees",
+}
+_BOUNDS: dict[Register, str] = {
+    "drains": "SELECT min(lon), min(lat), max(lon), max(lat) FROM drains",
+    "trees": "SELECT min(lon), min(lat), max(lon), max(lat) FROM trees",
+}
+
+# What `TRUNCATE drains ... CASCADE` empties besides the drains: the tables whose rows
+# reference a drain (migrations 0005 and 0006).
+_DRAIN_DEPENDENTS = """
+SELECT (SELECT count(*) FROM drain_fill_state) AS drain_fill_state,
+       (SELECT count(*) FROM drain_indicators) AS drain_indicators
+"""
 
 _RECORD_LOAD = """
 INSERT INTO register_loads (register, source, rows, rejected) VALUES (%s, %s, %s, %s)
@@ -87,6 +107,27 @@ class RegisterQueries(Connected):
     def register_loads(self) -> list[dict[str, Any]]:
         with self._connection() as conn:
             return fetch_all(conn, "SELECT register, source, rows, rejected, loaded FROM register_loads")
+
+    def register_count(self, register: Register) -> int:
+        """How many drains or trees the register holds now."""
+        with self._connection() as conn:
+            row = conn.execute(_COUNT[register]).fetchone()
+        return int(row[0]) if row else 0
+
+    def register_bounds(self, register: Register) -> Bounds | None:
+        """The register's bounding box in WGS84, None when it is empty."""
+        with self._connection() as conn:
+            row = conn.execute(_BOUNDS[register]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def drain_dependents(self) -> dict[str, int]:
+        """Rows per table that replacing the drain register removes with it (fill states of
+        the fitted model, indicators), keyed by table."""
+        with self._connection() as conn:
+            row = fetch_one(conn, _DRAIN_DEPENDENTS)
+        return {table: int(n) for table, n in (row or {}).items()}
 
     def drain(self, drain_id: int) -> dict[str, Any] | None:
         with self._connection() as conn:

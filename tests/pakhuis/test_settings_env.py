@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from pakhuis.errors import ConfigurationError, PakhuisError
@@ -45,7 +46,9 @@ def test_defaults_are_embedded() -> None:
     assert settings.batch_max_readings == 5000
     assert settings.batch_max_seconds == 1.0
     assert settings.max_future_s == 300.0
-    assert settings.data_dir == Path(".pakhuis")
+    # The per-user data folder (conftest points XDG_DATA_HOME into the test's temp dir).
+    assert settings.data_dir == platformdirs.user_data_path("pakhuis").resolve()
+    assert settings.data_dir.is_absolute()
     assert settings.mqtt_endpoint() == ("127.0.0.1", 1883, None, None)
 
 
