@@ -7,6 +7,10 @@ with 5 drains and one with 50 share their first 5 drains exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 
 from sensors_sim.air import AirQualitySensor
@@ -29,6 +33,76 @@ def _rngs(seed: int, key: int, index: int) -> tuple[np.random.Generator, np.rand
     """Two independent streams for one device: one for its parameters, one for its run."""
     params_seq, run_seq = np.random.SeedSequence(entropy=seed, spawn_key=(key, index)).spawn(2)
     return np.random.default_rng(params_seq), np.random.default_rng(run_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedDevice:
+    """A device of a described city (the demo city): its id and what its place decides.
+
+    `tree_factor` (drains): how much litter the trees around the drain shed into it;
+    `traffic` (air): a kerbside on a busy street or a quiet one.
+    """
+
+    kind: Literal["air", "drain", "bridge"]
+    sensor_id: str
+    tree_factor: float = 0.0
+    traffic: Literal["busy", "quiet"] = "quiet"
+
+
+# NO2 from traffic at the kerb (µg/m³): a busy street's and a quiet street's range.
+_TRAFFIC_NO2 = {"busy": (30.0, 55.0), "quiet": (5.0, 15.0)}
+
+
+def placed_fleet(seed: int, tenant: str, devices: Sequence[PlacedDevice]) -> list[Emulator]:
+    """Emulators for `devices`, in their order; the n-th device of a kind draws from the same
+    random streams as the n-th of `build_fleet`, with its place's parameters set."""
+    fleet: list[Emulator] = []
+    counts = {"air": 0, "drain": 0, "bridge": 0}
+    for device in devices:
+        counts[device.kind] += 1
+        index = counts[device.kind]
+        if device.kind == "air":
+            p, run = _rngs(seed, _AIR_KEY, index)
+            low, high = _TRAFFIC_NO2[device.traffic]
+            fleet.append(
+                AirQualitySensor(
+                    tenant,
+                    device.sensor_id,
+                    run,
+                    background_no2=float(p.uniform(12.0, 25.0)),
+                    traffic_no2=float(p.uniform(low, high)),
+                    noise_sd=float(p.uniform(2.5, 6.0)),
+                    heat_island_c=float(p.uniform(0.0, 1.5)),
+                )
+            )
+        elif device.kind == "drain":
+            p, run = _rngs(seed, _DRAIN_KEY, index)
+            p.random()  # the draw build_fleet spends on the tree factor, which the place sets here
+            fleet.append(
+                DrainSensor(
+                    tenant,
+                    device.sensor_id,
+                    run,
+                    tree_factor=device.tree_factor,
+                    sump_depth_mm=float(p.uniform(300.0, 600.0)),
+                    # Slower than build_fleet's drains: a city's gullies, cleaned once or twice a
+                    # year, not a test bench that must show a cleaning within days.
+                    base_fill_per_day=float(p.uniform(0.08, 0.2)),
+                    clean_threshold=float(p.uniform(65.0, 85.0)),
+                )
+            )
+        else:
+            p, run = _rngs(seed, _BRIDGE_KEY, index)
+            fleet.append(
+                BridgeSensor(
+                    tenant,
+                    device.sensor_id,
+                    run,
+                    open_angle_deg=float(p.uniform(70.0, 80.0)),
+                    mean_closed_minutes=float(p.uniform(25.0, 90.0)),
+                )
+            )
+    return fleet
 
 
 def build_fleet(

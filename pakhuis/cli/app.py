@@ -8,6 +8,7 @@ from pakhuis.cli.api import api
 from pakhuis.cli.datastreams import datastreams_app
 from pakhuis.cli.db import db_app
 from pakhuis.cli.deadletter import deadletter_app
+from pakhuis.cli.demo import demo
 from pakhuis.cli.geo import geo_app
 from pakhuis.cli.ingest import ingest
 from pakhuis.cli.kafka import kafka_app
@@ -28,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for top_level in (run, ingest, api, sim):
+for top_level in (run, ingest, api, sim, demo):
     app.command()(top_level)
 for name, group in (
     ("db", db_app),

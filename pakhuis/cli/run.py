@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +22,7 @@ from pakhuis.cli.frame import Stores, command, console
 from pakhuis.cli.serving import QuietServer, api_server, check_port_free, freeze_startup_objects
 from pakhuis.errors import ServiceStartError
 from pakhuis.settings import Settings
+from pakhuis.store import Store
 
 if TYPE_CHECKING:
     from ingest import MqttIngest
@@ -64,6 +66,10 @@ def run(
         mqtt_client_id="pakhuis-ingest-embedded",
     ) as ctx:
         settings = ctx.settings
+        if simulate:
+            from pakhuis.cli.demo_city import DemoCity, with_demo_plan
+
+            settings = with_demo_plan(settings, DemoCity.bundled())
         check_port_free(settings.api_host, settings.api_port, "--api-port")
         check_port_free(settings.mqtt_bind_host, settings.mqtt_port, "--mqtt-port")
         simulation = _Simulation(seed, sim_interval) if simulate else None
@@ -152,7 +158,7 @@ async def _start(
     freeze_startup_objects()
     server_task = asyncio.create_task(server.serve())
     sim_stop = threading.Event()
-    sim_thread = None if simulation is None else _start_simulation(settings, simulation, sim_stop)
+    sim_thread = None if simulation is None else _start_simulation(settings, stores, simulation, sim_stop)
     return _Services(broker, runner, runner_task, sweeper, ingest, server, server_task, sim_stop, sim_thread)
 
 
@@ -163,7 +169,8 @@ def _print_banner(settings: Settings, simulation: _Simulation | None) -> None:
     console.print(f"  MQTT broker    mqtt://{host}:{port}  topics pakhuis/v1/{{tenant}}/{{sensor}}/native")
     if simulation is not None:
         console.print(
-            f"  simulators     air, drain and bridge sensors every {simulation.interval_s:g} s "
+            "  simulators     the demo city (Delft): fill sensors on drains, air sensors, a bridge; "
+            f"its history is written first, then readings every {simulation.interval_s:g} s "
             f"(seed {simulation.seed})"
         )
     console.print("  stop with Ctrl-C")
@@ -215,19 +222,50 @@ async def _report_until(stop: asyncio.Event, services: _Services) -> None:
             last_print = time.monotonic()
 
 
-def _start_simulation(settings: Settings, simulation: _Simulation, stop: threading.Event) -> threading.Thread:
-    from sensors_sim import SimulationParams, build_fleet, run_simulation
+def _start_simulation(
+    settings: Settings, stores: Stores, simulation: _Simulation, stop: threading.Event
+) -> threading.Thread:
+    """The demo city's sensors: install the city and its history (`demo_city`), then publish
+    live from where the history ends; the indicators are computed beside them."""
+    from pakhuis.cli.demo import planner_hint
+    from pakhuis.cli.demo_city import DemoCity, install_demo_city
+    from sensors_sim import SimulationParams, run_simulation
 
     host, port = settings.mqtt_endpoint()[:2]
-    fleet = build_fleet(simulation.seed, tenant="demo", air=6, drains=6, bridges=2)
 
     def target() -> None:
         try:
+            city = DemoCity.bundled()
+            installed = install_demo_city(
+                settings,
+                stores.stream,
+                now=datetime.now(UTC),
+                other_register="keep",
+                seed=simulation.seed,
+                city=city,
+            )
+            console.print(f"\n{installed}\n  {planner_hint(city, str(city.file('roads.geojson')))}")
+            if installed.registers != "kept (your own registers)":
+                threading.Thread(
+                    target=_indicators, args=(stores.stream,), name="indicators", daemon=True
+                ).start()
             params = SimulationParams(host=host, port=port, interval_s=simulation.interval_s)
-            run_simulation(fleet, params, stop_event=stop)
+            run_simulation(installed.fleet, params, stop_event=stop)
         except Exception:  # a simulator crash is logged and must not take the warehouse down
             log.exception("simulator stopped")
 
     thread = threading.Thread(target=target, name="simulators", daemon=True)
     thread.start()
     return thread
+
+
+def _indicators(store: Store) -> None:
+    """The demo city's drain and cell indicators (the first run compiles the kernels)."""
+    from geo.jobs import compute_indicators
+
+    try:
+        report = compute_indicators(store)
+    except Exception:  # derived data for the page and the API; logged, the run goes on
+        log.exception("computing the demo city's indicators failed")
+        return
+    console.print(f"\n{report}")

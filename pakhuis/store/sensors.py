@@ -127,6 +127,12 @@ class SensorQueries(Connected):
         with self._connection() as conn:
             return fetch_all(conn, _SENSORS, {"tenant": tenant, "kind": kind})
 
+    def last_reading_times(self, tenant: str) -> dict[str, Any]:
+        """Sensor name → the time of its latest reading (None before the first) for `tenant`."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT name, last_time FROM sensors WHERE tenant = %s", (tenant,)).fetchall()
+        return {str(name): last for name, last in rows}
+
     def drain_sensors(self, quantity: Quantity = Quantity.FILL_LEVEL) -> list[dict[str, Any]]:
         """Sensors that report `quantity` (with their position and metadata)."""
         with self._connection() as conn:
