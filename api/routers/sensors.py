@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_shared_reads, get_store
 from api.json_rows import json_document
+from api.responses import error_responses
 from api.shared_reads import SharedReads
 from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
@@ -38,6 +39,64 @@ class LatestOut(BaseModel):
     value: float
     received: datetime
     quality: str
+
+
+class SensorIn(BaseModel):
+    kind: Literal["air", "drain", "bridge", "other"] = "other"
+    lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude")
+    drain: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        # Printable text only: a register id never holds control characters (PostgreSQL no NUL).
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="the drain a fill sensor measures: its id in the register",
+    )
+    expected_interval_s: float | None = Field(
+        None, gt=0, le=366 * 86400, description="seconds between readings"
+    )
+
+
+class SensorRegistrationOut(BaseModel):
+    tenant: str
+    sensor: str
+    kind: str
+    lon: float | None
+    lat: float | None
+    drain: str | None
+    nearest_drain: str | None
+    nearest_m: float | None
+    linked: bool
+
+
+_Identifier = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, max_length=200)]
+
+
+@router.put(
+    "/sensors/{tenant}/{sensor}", response_model=SensorRegistrationOut, responses=error_responses(400)
+)
+def register_sensor(
+    store: Annotated[Store, Depends(get_store)],
+    tenant: _Identifier,
+    sensor: _Identifier,
+    body: Annotated[SensorIn, Body()],
+) -> dict[str, object]:
+    """Register (or update) a sensor. A fill sensor measures the drain `drain` names (refused
+    when the register lacks it), or the nearest drain to its position: the answer says which
+    and how far, and whether the refit links it (within 5 m)."""
+    from geo.jobs import register_sensor as register
+
+    return register(
+        store,
+        tenant,
+        sensor,
+        kind=body.kind,
+        lon=body.lon,
+        lat=body.lat,
+        drain=body.drain,
+        expected_interval_s=body.expected_interval_s,
+    ).as_dict()
 
 
 @router.get("/sensors", response_model=list[SensorOut])

@@ -8,7 +8,9 @@
 - `environment`: every drain's environment and zone rules, read from the store;
 - `refit`: fill rates, seasonal factors and the environment model → each drain's fill state;
 - `schedule`: the drains due within a horizon, with reasons (`plan_schedule`);
-- `routes`: a day's truck routes, stored with their files (`plan_day_routes`).
+- `routes`: a day's truck routes, stored with their files (`plan_day_routes`);
+- `sensor_registration`: a sensor registered, linked to its drain by id or by position
+  (`register_sensor`), for the CLI and the API.
 
 Each job returns a report whose `str()` is what the CLI prints. Imported on first use (they
 need geopandas, scikit-learn, PyVRP), so `import geo.jobs` stays cheap.
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from geo.jobs.registers import RegisterLoadReport, ZoneLoadReport, load_drains, load_trees, load_zones
     from geo.jobs.routes import DayRoutes, plan_day_routes
     from geo.jobs.schedule import plan_schedule
+    from geo.jobs.sensor_registration import SensorRegistration, register_sensor
     from geo.plan.schedule_output import ScheduleResult, write_schedule
 
 # name -> module, imported on first attribute access
@@ -51,6 +54,8 @@ _LAZY = {
     "DayRoutes": "geo.jobs.routes",
     "plan_day_routes": "geo.jobs.routes",
     "plan_schedule": "geo.jobs.schedule",
+    "SensorRegistration": "geo.jobs.sensor_registration",
+    "register_sensor": "geo.jobs.sensor_registration",
     # the schedule job's result and its file writer, beside the job for the CLI's convenience
     "ScheduleResult": "geo.plan.schedule_output",
     "write_schedule": "geo.plan.schedule_output",
@@ -64,6 +69,7 @@ __all__ = [
     "RefitReport",
     "RegisterLoadReport",
     "ScheduleResult",
+    "SensorRegistration",
     "ZoneLoadReport",
     "compute_indicators",
     "environment",
@@ -75,6 +81,7 @@ __all__ = [
     "plan_schedule",
     "record_cleanings",
     "refit",
+    "register_sensor",
     "write_drains",
     "write_schedule",
 ]

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from pakhuis.cli.frame import command, console
-from pakhuis.errors import InvalidParameter
 
 __all__ = ["sensors_app"]
 
@@ -29,25 +28,19 @@ def sensors_register(
         typer.Option(help="The drain this (fill) sensor measures: its id in the drain register."),
     ] = None,
 ) -> None:
-    """Register (or update) a sensor, so tenants that refuse unregistered sensors accept it."""
-    with command() as ctx, ctx.store() as store:
-        if drain is not None and not store.has_drain(drain):
-            from geo.jobs.sensor_links import SENSOR_LINK_M
+    """Register (or update) a sensor, so tenants that refuse unregistered sensors accept it; a fill
+    sensor measures the drain --drain names, or the nearest one to --lon/--lat (reported)."""
+    from geo.jobs import register_sensor
 
-            raise InvalidParameter(
-                f"--drain {drain}: the drain register has no drain with that id.",
-                hint="Load the register first (`pakhuis load drains FILE`) and give a drain's own id "
-                "(`GET /api/v1/drains/{id}` shows it), or leave --drain out and give --lon/--lat "
-                f"within {SENSOR_LINK_M:g} m of the drain.",
-            )
-        store.register_sensor(
+    with command() as ctx, ctx.store() as store:
+        registration = register_sensor(
+            store,
             tenant,
             sensor,
-            kind="drain" if drain is not None and kind == "other" else kind,
+            kind=kind,
             lon=lon,
             lat=lat,
-            metadata={"drain": drain} if drain is not None else None,
+            drain=drain,
             expected_interval_s=expected_interval,
         )
-    linked = f", measuring drain {drain}" if drain is not None else ""
-    console.print(f"registered sensor {tenant}/{sensor} ({kind if drain is None else 'drain'}{linked})")
+    console.print(str(registration))

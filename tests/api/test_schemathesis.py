@@ -107,6 +107,7 @@ CROSS_PARAMETER_RULES = (
     "not in the register",  # cleanings of drains the register does not hold
     "is in the future",  # a cleaning's time, against the clock
     "time is out of range once converted to UTC",  # e.g. 0001-01-01T00:00+14:00
+    "the drain register has no drain with that id",  # a sensor registered on a drain it lacks
 )
 
 
