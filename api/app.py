@@ -7,6 +7,7 @@ from importlib import resources
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
+from api.auth import Authenticator, enforce_access, install_access
 from api.body_limit import BodyLimit
 from api.bridge import MqttBridge
 from api.docs import install_docs
@@ -15,6 +16,8 @@ from api.limits import ApiLimits
 from api.responses import COMMON_ERRORS
 from api.routers import (
     alerts,
+    algorithms,
+    coverage,
     deadletter,
     http_ingest,
     metrics,
@@ -28,6 +31,9 @@ from api.shared_reads import SharedReads
 from api.strict import refuse_control_characters
 from geo.plan import PlanConfig
 from pakhuis import __version__
+from pakhuis.access.keys import KeyVerifier
+from pakhuis.access.privacy import PrivacyRules
+from pakhuis.access.tokens import OidcConfig, TokenVerifier
 from pakhuis.health import HealthBoard
 from pakhuis.store import Store
 
@@ -40,6 +46,8 @@ def create_app(
     plan_config: PlanConfig | None = None,
     limits: ApiLimits | None = None,
     health_board: HealthBoard | None = None,
+    privacy: PrivacyRules | None = None,
+    oidc: OidcConfig | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="pakhuis",
@@ -50,8 +58,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
-        # Every route: no control characters in any path or query parameter (400 naming it).
-        dependencies=[Depends(refuse_control_characters)],
+        # Every route: first who is asking and whether they may (api.auth: 401/403), then no
+        # control characters in any path or query parameter (400 naming it).
+        dependencies=[Depends(enforce_access), Depends(refuse_control_characters)],
     )
     app.state.store = store
     # HTTP ingest (TTN webhooks, Sensor.Community pushes) is published to the broker through this.
@@ -65,6 +74,9 @@ def create_app(
     app.state.limits = limits or ApiLimits()
     # Identical hot reads (latest, rollups) that arrive together share one computation.
     app.state.shared_reads = SharedReads()
+    # Pseudonyms and coarsened places for personal sensors in public answers (issue 14 part 4);
+    # without a deployment's rules, a per-app secret: private by default.
+    app.state.privacy = privacy if privacy is not None else PrivacyRules.ephemeral()
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits=app.state.limits)
     # The common error responses are declared once, per router, in the OpenAPI document.
@@ -73,6 +85,8 @@ def create_app(
         app.include_router(router.router, prefix="/api/v1", responses=COMMON_ERRORS)
     app.include_router(http_ingest.router, responses=COMMON_ERRORS)
     app.include_router(metrics.router, responses=COMMON_ERRORS)
+    app.include_router(algorithms.router, responses=COMMON_ERRORS)
+    app.include_router(coverage.router, prefix="/api/v1", responses=COMMON_ERRORS)
 
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
     install_docs(app)
@@ -81,4 +95,7 @@ def create_app(
     def index() -> HTMLResponse:
         return HTMLResponse(page)
 
+    # Last, once every route is there: a route without a row in the access table stops here.
+    tokens = TokenVerifier(oidc) if oidc is not None else None
+    install_access(app, Authenticator(KeyVerifier(store), tokens))
     return app

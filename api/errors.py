@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pakhuis.errors import PakhuisError
+from pakhuis.errors import PakhuisError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ async def _pakhuis_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PakhuisError)
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message, exc.hint)
+    response = error_response(exc.status, exc.code, exc.message, exc.hint)
+    if isinstance(exc, Unauthenticated):
+        # RFC 9110: a 401 names the scheme that would work.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pakhuis"'
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -37,7 +41,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "invalid_parameter", "; ".join(problems) or "invalid request")
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -45,6 +45,21 @@ class NotFound(PakhuisError):
     code = "not_found"
 
 
+class Unauthenticated(PakhuisError):
+    """No credentials where a route needs them, or credentials that do not verify (unknown,
+    revoked, expired, wrongly signed). The message never says which part of a key was wrong."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(PakhuisError):
+    """Verified credentials whose role (or tenant) does not allow this request."""
+
+    status = 403
+    code = "forbidden"
+
+
 class StoreUnavailable(PakhuisError):
     """The database cannot be reached; callers retry with backoff, nothing is dropped."""
 

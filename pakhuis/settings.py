@@ -187,9 +187,39 @@ class Settings(BaseSettings):
     # Open connections plus requests in progress beyond this are answered 503 at once.
     api_max_concurrency: int = Field(1000, ge=1)
 
+    # -- issue 14 part 4: privacy by design for citizen sensors (pakhuis/access/privacy.py) ---
+    # The key of the pseudonyms public answers give personal sensors (HMAC-SHA256 of tenant and
+    # sensor; at least 16 characters). Unset: one is generated and kept in
+    # <data_dir>/pseudonym.secret (owner-only), so pseudonyms survive restarts; several API
+    # hosts that do not share a data dir must all be given the same value.
+    pseudonym_secret: SecretStr | None = None
+    # Public answers place a personal sensor at the centre of its cell of this size (metres, on
+    # the European LAEA grid, EPSG:3035).
+    public_location_cell_m: float = Field(250.0, ge=10, le=100_000)
+    # Tenants nobody declared (`pakhuis tenants kind`): a citizen measurement group, whose
+    # sensors are personal, unless told they are the city's own.
+    default_tenant_kind: Literal["group", "city"] = "group"
+
+    # -- issue 14 part 1: OpenID Connect bearer tokens (pakhuis/access/tokens.py) ---------------
+    # Set the issuer (its `iss`, e.g. https://login.example.org/realms/city) to accept its
+    # tokens beside API keys; the audience is then required (the tokens' `aud`). The signing
+    # keys come from PAKHUIS_OIDC_JWKS_URL, else from the `jwks_uri` of the issuer's discovery
+    # document (<issuer>/.well-known/openid-configuration), read on first use.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    # The claims that carry a token's pakhuis role and, for group tokens, its tenant.
+    oidc_role_claim: str = Field("pakhuis_role", min_length=1)
+    oidc_tenant_claim: str = Field("pakhuis_tenant", min_length=1)
+
+    @field_validator("oidc_issuer", "oidc_audience", "oidc_jwks_url", mode="before")
+    @classmethod
+    def _oidc_empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("database_url", "mqtt_url", "kafka_url", mode="before")
+    @field_validator("database_url", "mqtt_url", "kafka_url", "pseudonym_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value

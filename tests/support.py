@@ -21,11 +21,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+if TYPE_CHECKING:
+    from pakhuis.access.keys import KeyStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -372,3 +376,13 @@ def shared_data(name: str) -> Path:
         if base is not None and (base / name).is_dir():
             return base / name
     raise AssertionError(f"shared data folder {name!r} not found; set PAKHUIS_SHARED_DATA to ../shared/data")
+
+
+def bearer(store: KeyStore, role: str = "admin", *, tenant: str | None = None) -> dict[str, str]:
+    """Request headers with a new API key of `role` (issue 14), made in `store`'s database: what
+    a test that writes through the API (or reads what the public may not) sends."""
+    from pakhuis.access import Role
+    from pakhuis.access.keys import issue_key
+
+    issued = issue_key(store, Role(role), tenant=tenant, name=f"test {role}")
+    return {"Authorization": f"Bearer {issued.key}"}

@@ -87,6 +87,9 @@ def test_the_readme_path_from_run_simulate_to_routes(tmp_path: Path) -> None:
     )
     assert code == 0, output
     assert planner_s < PLANNER_WITHIN_S, f"the planner's path took {planner_s:.1f} s"
+    # The API's writes and planner reads carry the admin key the first run left (issue 14).
+    refused = [o[:200] for o in outputs if '"code":"unauthenticated"' in o or '"code":"forbidden"' in o]
+    assert refused == [], refused
     refit = outputs[0]
     assert "linked to drains 48" in refit and "fit ok" in refit, refit
     with (tmp_path / "schedule.csv").open(encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,12 +21,13 @@ from api.pagination import (
     parse_observation_cursor,
 )
 from api.params import IsoDatetimeOrDate, instant
+from api.privacy import Disclosure, SensorFilter, get_disclosure
 from api.shared_reads import SharedReads
 from pakhuis.errors import InvalidParameter
 from pakhuis.identifiers import IDENTIFIER_PATTERN
 from pakhuis.quantities import Quantity
 from pakhuis.store import Store
-from pakhuis.store.readings import OBSERVATION_COLUMNS
+from pakhuis.store.readings import OBSERVATION_COLUMNS, ObservationKey
 
 router = APIRouter(tags=["observations"])
 
@@ -70,6 +72,8 @@ def _rollup_json(
     bucket: Literal["1h", "1d"],
     chosen: Literal["mean", "min", "max", "count"],
     filters: dict[str, Any],
+    disclosure: Disclosure,
+    by_name: bool,
 ) -> bytes:
     table = store.rollup_table(bucket=bucket, **filters)
     at = {name: i for i, name in enumerate(table.columns)}
@@ -77,25 +81,54 @@ def _rollup_json(
         at[name] for name in ("tenant", "sensor", "quantity", "unit", "time", chosen, "count", "coverage")
     )
     # ObservationOut's fields in its order, the raw-only ones null.
-    return json_document(
-        [
-            {
-                "tenant": row[tenant],
-                "sensor": row[sensor],
-                "quantity": row[quantity],
-                "unit": "count" if chosen == "count" else row[unit],
-                "time": row[time],
-                "time_end": None,
-                "value": float(row[value]),
-                "quality": None,
-                "source_format": None,
-                "agg": chosen,
-                "count": row[count],
-                "coverage": row[coverage],
-            }
-            for row in table.rows
-        ]
+    rows = (
+        {
+            "tenant": row[tenant],
+            "sensor": row[sensor],
+            "quantity": row[quantity],
+            "unit": "count" if chosen == "count" else row[unit],
+            "time": row[time],
+            "time_end": None,
+            "value": float(row[value]),
+            "quality": None,
+            "source_format": None,
+            "agg": chosen,
+            "count": row[count],
+            "coverage": row[coverage],
+        }
+        for row in table.rows
     )
+    return json_document(list(disclosure.ids(rows, exact_names_only=by_name)))
+
+
+async def _raw_page(
+    request: Request,
+    store: Store,
+    disclosure: Disclosure,
+    wanted: SensorFilter,
+    cursor: str | None,
+    **filters: Any,
+) -> Response:
+    """One page of raw observations; a hidden sensor's name, in rows and in the cursor of the
+    next page, is its pseudonym (resolved again when that cursor comes back)."""
+    after = parse_observation_cursor(cursor) if cursor is not None else None
+    if after is not None and disclosure.hides(after.tenant):
+        real = await run_in_threadpool(disclosure.sensor_filter, store, after.tenant, after.sensor)
+        after = replace(after, sensor=real.sensor or after.sensor)
+    page = await run_in_threadpool(
+        lambda: store.observation_page(tenant=wanted.tenant, sensor=wanted.sensor, after=after, **filters)
+    )
+    headers = {}
+    if page.next_key is not None:
+        headers["Link"] = next_link(request, observation_cursor(_shown_key(disclosure, page.next_key)))
+    rows = disclosure.ids(_rows(page.rows), exact_names_only=wanted.by_name)
+    return StreamingResponse(json_array_chunks(rows), media_type="application/json", headers=headers)
+
+
+def _shown_key(disclosure: Disclosure, key: ObservationKey) -> ObservationKey:
+    if not disclosure.hides(key.tenant):
+        return key
+    return replace(key, sensor=disclosure.rules.pseudonym(key.tenant, key.sensor))
 
 
 @router.get("/observations", response_model=list[ObservationOut], responses={200: {"headers": _NEXT_LINK}})
@@ -104,7 +137,11 @@ async def observations(
     store: Annotated[Store, Depends(get_store)],
     limits: Annotated[ApiLimits, Depends(get_limits)],
     shared: Annotated[SharedReads, Depends(get_shared_reads)],
-    sensor: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    disclosure: Annotated[Disclosure, Depends(get_disclosure)],
+    sensor: Annotated[
+        str | None,
+        Query(pattern=IDENTIFIER_PATTERN, description="a sensor, or the pseudonym public answers show"),
+    ] = None,
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
     start: Annotated[
@@ -139,43 +176,29 @@ async def observations(
     if start_at is not None and end_at is not None and end_at <= start_at:
         raise InvalidParameter("end must lie after start")
     page_rows = min(limit, limits.page_max_rows)
-    if bucket is None:
-        if agg is not None:
-            raise InvalidParameter("agg needs bucket=1h or bucket=1d")
-        after = parse_observation_cursor(cursor) if cursor is not None else None
-        page = await run_in_threadpool(
-            lambda: store.observation_page(
-                tenant=tenant,
-                sensor=sensor,
-                quantity=quantity,
-                start=start_at,
-                end=end_at,
-                after=after,
-                limit=page_rows,
-                newest_first=order == "desc",
-            )
-        )
-        headers = {}
-        if page.next_key is not None:
-            headers["Link"] = next_link(request, observation_cursor(page.next_key))
-        return StreamingResponse(
-            json_array_chunks(_rows(page.rows)), media_type="application/json", headers=headers
-        )
-    if cursor is not None:
+    if bucket is None and agg is not None:
+        raise InvalidParameter("agg needs bucket=1h or bucket=1d")
+    if bucket is not None and cursor is not None:
         raise InvalidParameter("cursor: bucketed rows come in one page; narrow start/end instead")
-    if order != "asc":
+    if bucket is not None and order != "asc":
         raise InvalidParameter("order=desc applies to raw observations; bucketed rows come oldest first")
+    wanted = (
+        SensorFilter(tenant, None)
+        if sensor is None
+        else await run_in_threadpool(disclosure.sensor_filter, store, tenant, sensor)
+    )
+    if wanted.matches_nothing:
+        return Response(b"[]", media_type="application/json")
+    window = {"quantity": quantity, "start": start_at, "end": end_at, "limit": page_rows}
+    if bucket is None:
+        newest_first = order == "desc"
+        return await _raw_page(
+            request, store, disclosure, wanted, cursor, newest_first=newest_first, **window
+        )
+    filters = {"tenant": wanted.tenant, "sensor": wanted.sensor, **window}
     chosen = agg or "mean"
-    filters = {
-        "tenant": tenant,
-        "sensor": sensor,
-        "quantity": quantity,
-        "start": start_at,
-        "end": end_at,
-        "limit": page_rows,
-    }
     body = await shared.get(
-        ("rollup", bucket, chosen, *filters.values()),
-        lambda: run_in_threadpool(_rollup_json, store, bucket, chosen, filters),
+        ("rollup", bucket, chosen, *filters.values(), *disclosure.key, wanted.by_name),
+        lambda: run_in_threadpool(_rollup_json, store, bucket, chosen, filters, disclosure, wanted.by_name),
     )
     return Response(body, media_type="application/json")

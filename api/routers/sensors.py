@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_shared_reads, get_store
 from api.json_rows import json_document
+from api.privacy import Disclosure, get_disclosure
 from api.responses import error_responses
 from api.shared_reads import SharedReads
 from pakhuis.identifiers import IDENTIFIER_PATTERN
@@ -42,6 +43,9 @@ class LatestOut(BaseModel):
 
 
 class SensorIn(BaseModel):
+    # Strict: `true` is not a longitude (lax mode would read it as 1.0).
+    model_config = ConfigDict(strict=True)
+
     kind: Literal["air", "drain", "bridge", "other"] = "other"
     lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
     lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude")
@@ -102,25 +106,34 @@ def register_sensor(
 @router.get("/sensors", response_model=list[SensorOut])
 def list_sensors(
     store: Annotated[Store, Depends(get_store)],
+    disclosure: Annotated[Disclosure, Depends(get_disclosure)],
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     kind: Annotated[str | None, Query(pattern="^(air|drain|bridge|other)$")] = None,
 ) -> list[dict[str, Any]]:
-    return store.sensors(tenant=tenant, kind=kind)
+    """Registered sensors; a citizen group's sensors by their pseudonym, at the centre of their
+    grid cell, unless the viewer is that group or an admin."""
+    return disclosure.sensors(store.sensors(tenant=tenant, kind=kind))
 
 
-def _latest_json(store: Store, tenant: str | None, quantity: Quantity | None) -> bytes:
-    return json_document(store.latest(tenant=tenant, quantity=quantity))  # LatestOut's fields, in order
+def _latest_json(
+    store: Store, tenant: str | None, quantity: Quantity | None, disclosure: Disclosure
+) -> bytes:
+    rows = store.latest(tenant=tenant, quantity=quantity)  # LatestOut's fields, in order
+    return json_document(list(disclosure.ids(rows)))
 
 
 @router.get("/latest", response_model=list[LatestOut])
 async def latest(
     store: Annotated[Store, Depends(get_store)],
     shared: Annotated[SharedReads, Depends(get_shared_reads)],
+    disclosure: Annotated[Disclosure, Depends(get_disclosure)],
     tenant: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     quantity: Quantity | None = None,
 ) -> Response:
-    """One row per sensor and quantity: its most recent reading."""
+    """One row per sensor and quantity: its most recent reading (a citizen group's sensors by
+    their pseudonym, unless the viewer is that group or an admin)."""
     body = await shared.get(
-        ("latest", tenant, quantity), lambda: run_in_threadpool(_latest_json, store, tenant, quantity)
+        ("latest", tenant, quantity, *disclosure.key),
+        lambda: run_in_threadpool(_latest_json, store, tenant, quantity, disclosure),
     )
     return Response(body, media_type="application/json")

@@ -6,6 +6,8 @@
   `load_cleanings`);
 - `indicators`: drain ↔ tree and cell indicators (`compute_indicators`);
 - `environment`: every drain's environment and zone rules, read from the store;
+- `fairness`: per district, drains whose rate comes from a sensor vs the model
+  (`district_rate_sources`, for the algorithm register);
 - `refit`: fill rates, seasonal factors and the environment model → each drain's fill state;
 - `schedule`: the drains due within a horizon, with reasons (`plan_schedule`);
 - `routes`: a day's truck routes, stored with their files (`plan_day_routes`);
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from geo.jobs.cleanings import CleaningsReport, load_cleanings, record_cleanings
     from geo.jobs.environment import environment
     from geo.jobs.errors import PlanNotReady
+    from geo.jobs.fairness import district_rate_sources
     from geo.jobs.indicators import IndicatorReport, compute_indicators, write_drains
     from geo.jobs.refit import RefitReport, refit
     from geo.jobs.registers import RegisterLoadReport, ZoneLoadReport, load_drains, load_trees, load_zones
@@ -41,6 +44,7 @@ _LAZY = {
     "record_cleanings": "geo.jobs.cleanings",
     "environment": "geo.jobs.environment",
     "PlanNotReady": "geo.jobs.errors",
+    "district_rate_sources": "geo.jobs.fairness",
     "IndicatorReport": "geo.jobs.indicators",
     "compute_indicators": "geo.jobs.indicators",
     "write_drains": "geo.jobs.indicators",
@@ -72,6 +76,7 @@ __all__ = [
     "SensorRegistration",
     "ZoneLoadReport",
     "compute_indicators",
+    "district_rate_sources",
     "environment",
     "load_cleanings",
     "load_drains",

@@ -9,6 +9,9 @@ and yearly summary, roads and travel, and truck routes with their files.
 - roads (`road_ways.py`, `road_graph.py`, `roads.py`, `travel.py`): a line file → a truck's
   road graph → travel matrices;
 - zone rules (`zone_rules.py`): thresholds and fill-rate multipliers per drain;
+- transparency (`algorithm_register.py` over `register_model.py` and `register_entries.py`;
+  `coverage.py`): the public algorithm register built from the configuration in force;
+  per-cell sensor coverage and the per-district fairness figure;
 - routes (`sites.py`, `route_params.py`, `routing.py` over `solver.py`, `route_start.py`,
   `route_ends.py`; `route_plan.py`, `route_files.py`): PyVRP with dump trips → GeoJSON, CSV,
   GPX; `day_routes.py`: a day's suction work and what its plan records.
@@ -26,6 +29,15 @@ from geo._lazy import lazy_attributes
 from geo.plan.config import DEFAULT_HORIZON_DAYS, PlanConfig, plan_default
 
 if TYPE_CHECKING:
+    from geo.plan.algorithm_register import AlertConfig, AlgorithmRegister, build_algorithm_register
+    from geo.plan.coverage import (
+        CoverageLayer,
+        FairnessFigure,
+        LocatedDrain,
+        LocatedSensor,
+        coverage_layer,
+        fairness_figure,
+    )
     from geo.plan.day_routes import DayWork, day_parameters, day_summary, day_work
     from geo.plan.projection import (
         LEAF_FALL_MONTHS,
@@ -50,6 +62,15 @@ if TYPE_CHECKING:
 
 # name -> module, imported on first attribute access
 _LAZY = {
+    "AlertConfig": "geo.plan.algorithm_register",
+    "AlgorithmRegister": "geo.plan.algorithm_register",
+    "build_algorithm_register": "geo.plan.algorithm_register",
+    "CoverageLayer": "geo.plan.coverage",
+    "FairnessFigure": "geo.plan.coverage",
+    "LocatedDrain": "geo.plan.coverage",
+    "LocatedSensor": "geo.plan.coverage",
+    "coverage_layer": "geo.plan.coverage",
+    "fairness_figure": "geo.plan.coverage",
     "LEAF_FALL_MONTHS": "geo.plan.projection",
     "DrainState": "geo.plan.projection",
     "ScheduleParameters": "geo.plan.projection",
@@ -98,8 +119,14 @@ __all__ = [
     "LEAF_FALL_MONTHS",
     "NO_ACCESS",
     "TRUCK_SPEEDS_KMH",
+    "AlertConfig",
+    "AlgorithmRegister",
+    "CoverageLayer",
     "DayWork",
     "DrainState",
+    "FairnessFigure",
+    "LocatedDrain",
+    "LocatedSensor",
     "PlanConfig",
     "PolicyYear",
     "RoadNetwork",
@@ -119,13 +146,16 @@ __all__ = [
     "Unserved",
     "Visit",
     "YearlySummary",
+    "build_algorithm_register",
     "city_summary",
     "compute_schedule",
+    "coverage_layer",
     "day_parameters",
     "day_summary",
     "day_work",
     "due_reasons",
     "effective_multiplier",
+    "fairness_figure",
     "join_reasons",
     "month_name",
     "parse_sites",

@@ -12,6 +12,7 @@ from pakhuis.cli.demo import demo
 from pakhuis.cli.geo import geo_app
 from pakhuis.cli.ingest import ingest
 from pakhuis.cli.kafka import kafka_app
+from pakhuis.cli.keys import keys_app
 from pakhuis.cli.load import load_app
 from pakhuis.cli.plan import plan_app
 from pakhuis.cli.run import run
@@ -38,6 +39,7 @@ for name, group in (
     ("deadletter", deadletter_app),
     ("sensors", sensors_app),
     ("tenants", tenants_app),
+    ("keys", keys_app),
     ("datastreams", datastreams_app),
     ("load", load_app),
     ("geo", geo_app),

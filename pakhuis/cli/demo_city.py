@@ -170,6 +170,9 @@ def install_demo_city(
         report.work_orders = len(store.cleanings())
     from sensors_sim import placed_fleet
 
+    # The demo's drains, bridges and kerbside air sensors are the city's own: public as they
+    # are (undeclared tenants count as citizen groups, whose sensors the public sees coarsened).
+    store.set_tenant_kind(city.tenant, "city")
     report.fleet = placed_fleet(seed, city.tenant, city.placed_devices())
     starts = _register_sensors(store, city, report.fleet, now)
     report.sensors, report.history_from = len(city.devices), min(starts, default=None)

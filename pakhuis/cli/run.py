@@ -19,6 +19,7 @@ import typer
 
 from pakhuis.cli import probes, wiring
 from pakhuis.cli.frame import Stores, command, console
+from pakhuis.cli.keys import AdminKey, admin_key_lines, embedded_admin_key
 from pakhuis.cli.serving import QuietServer, api_server, check_port_free, freeze_startup_objects
 from pakhuis.errors import ServiceStartError
 from pakhuis.settings import Settings
@@ -101,8 +102,10 @@ class _Services:
 
 async def _run_embedded(settings: Settings, stores: Stores, simulation: _Simulation | None) -> None:
     stop = wiring.stop_event()
+    # issue 14: writes need a key; the first run makes the admin's and says how to use it.
+    admin = embedded_admin_key(stores.api, settings.data_dir)
     services = await _start(settings, stores, stop, simulation)
-    _print_banner(settings, simulation)
+    _print_banner(settings, simulation, admin)
     await _report_until(stop, services)
     broker_died = not services.broker.running
     await _stop(services, stop)
@@ -162,7 +165,7 @@ async def _start(
     return _Services(broker, runner, runner_task, sweeper, ingest, server, server_task, sim_stop, sim_thread)
 
 
-def _print_banner(settings: Settings, simulation: _Simulation | None) -> None:
+def _print_banner(settings: Settings, simulation: _Simulation | None, admin: AdminKey) -> None:
     host, port = settings.mqtt_endpoint()[:2]
     console.print(f"pakhuis is running (data in {settings.data_dir.resolve()})")
     console.print(f"  API and page   http://{settings.api_host}:{settings.api_port}/  (docs: /docs)")
@@ -173,6 +176,8 @@ def _print_banner(settings: Settings, simulation: _Simulation | None) -> None:
             f"its history is written first, then readings every {simulation.interval_s:g} s "
             f"(seed {simulation.seed})"
         )
+    for line in admin_key_lines(admin, f"http://{settings.api_host}:{settings.api_port}/"):
+        console.print(line, markup=False)
     console.print("  stop with Ctrl-C")
 
 

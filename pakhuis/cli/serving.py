@@ -53,6 +53,8 @@ def api_app(store: Store, settings: Settings, *, health: HealthBoard | None = No
     from api import create_app
     from api.limits import ApiLimits
     from geo.plan import PlanConfig
+    from pakhuis.access.privacy import PrivacyRules
+    from pakhuis.access.tokens import OidcConfig
 
     bridge = _bridge(settings)
     if health is not None:
@@ -64,6 +66,10 @@ def api_app(store: Store, settings: Settings, *, health: HealthBoard | None = No
         http_ingest_tenant=settings.http_ingest_tenant,
         plan_config=PlanConfig.from_settings(settings),
         limits=ApiLimits.from_settings(settings),
+        # The deployment's pseudonym secret (generated into the data dir when unset).
+        privacy=PrivacyRules.from_settings(settings),
+        # OIDC bearer tokens beside API keys, when PAKHUIS_OIDC_ISSUER is set (issue 14).
+        oidc=OidcConfig.from_settings(settings),
     )
 
 

@@ -1,4 +1,5 @@
-"""`pakhuis tenants policy`: what a tenant does with readings from sensors it has not registered."""
+"""`pakhuis tenants policy`: what a tenant does with readings from sensors it has not registered;
+`pakhuis tenants kind`: whether its sensors are personal (a citizen group) or the city's."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ from typing import Annotated, Literal
 
 import typer
 
+from pakhuis.access.privacy import TENANT_KINDS, TenantKind
 from pakhuis.cli.frame import command, console
 from pakhuis.errors import ConfigurationError
 
 __all__ = ["tenants_app"]
 
-tenants_app = typer.Typer(help="Tenants and their policy for unregistered sensors.", no_args_is_help=True)
+tenants_app = typer.Typer(
+    help="Tenants: their policy for unregistered sensors, and their kind (group or city).",
+    no_args_is_help=True,
+)
 
 
 def _policy(text: str) -> Literal["auto_register", "reject"]:
@@ -35,3 +40,30 @@ def tenants_policy(
     console.print(
         f"tenant {tenant}: unregistered sensors are {'refused' if policy == 'reject' else 'registered'}"
     )
+
+
+def _kind(text: str) -> TenantKind:
+    for kind in TENANT_KINDS:
+        if text == kind:
+            return kind
+    raise ConfigurationError(
+        f"unknown tenant kind {text!r}",
+        hint="Use group (a citizen measurement group: personal sensors) or city (the city's own).",
+    )
+
+
+@tenants_app.command("kind")
+def tenants_kind(
+    tenant: str,
+    kind: Annotated[str, typer.Argument(help="group or city")],
+) -> None:
+    """Declare a tenant a citizen measurement group (public answers show its sensors under
+    pseudonyms, at coarsened places) or the city (its sensors are public as they are)."""
+    with command() as ctx:
+        checked = _kind(kind)
+        with ctx.store() as store:
+            store.set_tenant_kind(tenant, checked)
+    if checked == "group":
+        console.print(f"tenant {tenant}: a citizen group; the public sees pseudonyms and coarsened places")
+    else:
+        console.print(f"tenant {tenant}: the city's own sensors; the public sees them as they are")

@@ -1,4 +1,4 @@
-"""SQL for the sensor registry: tenants and their policy, sensors, SensorThings datastreams.
+"""SQL for the sensor registry: tenants (their policy and kind), sensors, SensorThings datastreams.
 
 Sensors are registered on first sight by a write (`register_staged_sensors`), and every write keeps
 their activity (last reading, learned interval) current for the staleness rule.
@@ -7,7 +7,7 @@ their activity (last reading, learned interval) current for the staleness rule.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -15,6 +15,9 @@ from psycopg.types.json import Jsonb
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.store.connection import Connected
 from pakhuis.store.rows import fetch_all, fetch_one
+
+if TYPE_CHECKING:
+    from pakhuis.access.privacy import TenantKind
 
 _REGISTER_STAGED = """
 INSERT INTO sensors (tenant, name, kind)
@@ -92,7 +95,32 @@ class SensorQueries(Connected):
 
     def tenant_policies(self) -> dict[str, str]:
         with self._connection() as conn:
-            return {str(r[0]): str(r[1]) for r in conn.execute("SELECT name, policy FROM tenants")}
+            rows = conn.execute("SELECT name, policy FROM tenants WHERE policy IS NOT NULL")
+            return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_tenant_kind(self, tenant: str, kind: TenantKind) -> None:
+        """Declare a tenant a citizen measurement `group` (personal sensors) or the `city`."""
+        with self._connection() as conn:
+            conn.execute(
+                """INSERT INTO tenants (name, kind) VALUES (%s, %s)
+                   ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind""",
+                (tenant, kind),
+            )
+
+    def tenant_kinds(self) -> dict[str, str]:
+        """Tenant → its declared kind; a tenant missing here takes the deployment's default."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT name, kind FROM tenants WHERE kind IS NOT NULL")
+            return {str(r[0]): str(r[1]) for r in rows}
+
+    def sensor_keys(self, tenant: str | None = None) -> list[tuple[str, str]]:
+        """(tenant, sensor) of every sensor (of `tenant`): what a pseudonym is resolved against."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT tenant, name FROM sensors WHERE %(tenant)s::text IS NULL OR tenant = %(tenant)s",
+                {"tenant": tenant},
+            ).fetchall()
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     def register_sensor(
         self,

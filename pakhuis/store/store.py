@@ -3,8 +3,9 @@
 Each aggregate is a query set in its own module, with its own SQL: readings and latest values
 (`readings`), writing a batch (`batches`), dead letters (`deadletters`), sensors, tenants and
 datastreams (`sensors`), rollups, alerts (`alerting`), the drain and tree registers and their
-indicators (`registers`, `indicators`), and the cleaning plan (`planning`, `fillmodel`). `Store`
-puts them together over one connection pool and adds the lifecycle: open, close, migrate, ping.
+indicators (`registers`, `indicators`), the cleaning plan (`planning`, `fillmodel`), and API
+keys (`access`). `Store` puts them together over one connection pool and adds the lifecycle:
+open, close, migrate, ping.
 Every method raises `StoreUnavailable` when the database cannot be reached and `StoreRejected`
 when it refuses the request (see `connection`), never the driver's own errors.
 """
@@ -20,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from pakhuis.errors import StoreUnavailable
 from pakhuis.reading import Reading
 from pakhuis.settings import redact_url
+from pakhuis.store.access import AccessQueries
 from pakhuis.store.alerting import AlertQueries
 from pakhuis.store.batches import BatchWriter, WriteResult
 from pakhuis.store.connection import Connected
@@ -53,6 +55,7 @@ class Store(
     IndicatorQueries,
     PlanningQueries,
     FillModelQueries,
+    AccessQueries,
     Connected,
 ):
     """The one place SQL runs; thread-safe via a connection pool."""

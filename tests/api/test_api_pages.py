@@ -17,6 +17,7 @@ from api.limits import ApiLimits
 from pakhuis.quantities import Quantity
 from pakhuis.reading import DeadLetter, Reading, Rejection
 from pakhuis.store import Store
+from tests.support import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,9 @@ def _seed(store: Store) -> None:
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
     _seed(store)
-    with TestClient(create_app(store, limits=ApiLimits(page_max_rows=PAGE))) as test_client:
+    app = create_app(store, limits=ApiLimits(page_max_rows=PAGE))
+    # An admin's key: dead letters are never public, and pages of exact rows are tested here.
+    with TestClient(app, headers=bearer(store)) as test_client:
         yield test_client
 
 

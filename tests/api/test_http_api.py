@@ -16,7 +16,7 @@ from api import create_app
 from pakhuis.quantities import QUANTITIES, Quantity
 from pakhuis.reading import DeadLetter, Reading, Rejection
 from pakhuis.store import Store
-from tests.support import PluggableProxy, wait_for
+from tests.support import PluggableProxy, bearer, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +40,9 @@ def _r(
 
 
 def _seed(store: Store) -> None:
+    # The city's own sensors: public as they are (a citizen group's: tests/api/test_privacy_scan.py).
+    for tenant in ("haarlem", "delft"):
+        store.set_tenant_kind(tenant, "city")
     readings = [
         # haarlem/no2-1: no2 at minutes 0..4 (value = 20 + minute), temperature at 0 and 3.
         *(_r("haarlem", "no2-1", Quantity.NO2, m, 20.0 + m) for m in range(5)),
@@ -91,6 +94,12 @@ def client(store: Store) -> Iterator[TestClient]:
     _seed(store)
     with TestClient(create_app(store)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def operator_client(client: TestClient, store: Store) -> TestClient:
+    """The same app with an operator's key: dead letters are never public (issue 14)."""
+    return TestClient(client.app, headers=bearer(store, "operator"))
 
 
 def _t(text: str) -> datetime:
@@ -305,8 +314,8 @@ def test_wrong_method_is_405_in_the_same_shape(client: TestClient) -> None:
 # -- dead letters ------------------------------------------------------------------------------
 
 
-def test_deadletters_newest_first(client: TestClient) -> None:
-    response = client.get("/api/v1/deadletter")
+def test_deadletters_newest_first(operator_client: TestClient, store: Store) -> None:
+    response = operator_client.get("/api/v1/deadletter")
     assert response.status_code == 200
     rows = response.json()
     assert [r["topic"] for r in rows] == [
@@ -335,30 +344,35 @@ def test_deadletters_newest_first(client: TestClient) -> None:
         {"item": 1, "code": "out_of_range", "reason": "deck_angle value 91 is too high"},
     ]
     assert brug["payload_bytes"] == 6
-    assert brug["payload_preview"] == "[1, 2]"
     assert rows[0]["tenant"] is None
     assert rows[0]["payload_bytes"] == len(b"\xff\xfe not json")
-    assert rows[0]["payload_preview"].endswith(" not json")
+    # The bytes are for admins only (issue 14 part 4): an operator sees why, and how many.
+    assert {r["payload_preview"] for r in rows} == {""}
+    admin = TestClient(operator_client.app, headers=bearer(store, "admin"))
+    as_admin = admin.get("/api/v1/deadletter", params={"payload": "true"}).json()
+    assert as_admin[1]["payload_preview"] == "[1, 2]" and as_admin[1]["payload_base64"] == "WzEsIDJd"
+    assert as_admin[0]["payload_preview"].endswith(" not json")
+    assert operator_client.get("/api/v1/deadletter", params={"payload": "true"}).json() == rows
 
 
-def test_deadletters_filter_by_reason(client: TestClient) -> None:
-    rows = client.get("/api/v1/deadletter", params={"reason": "bad_value"}).json()
+def test_deadletters_filter_by_reason(operator_client: TestClient) -> None:
+    rows = operator_client.get("/api/v1/deadletter", params={"reason": "bad_value"}).json()
     assert [r["topic"] for r in rows] == ["pakhuis/v1/haarlem/no2-1/native"]
     # A code that is not the first refusal of its message still matches.
-    rows = client.get("/api/v1/deadletter", params={"reason": "out_of_range"}).json()
+    rows = operator_client.get("/api/v1/deadletter", params={"reason": "out_of_range"}).json()
     assert [r["topic"] for r in rows] == ["pakhuis/v1/delft/brug-1/native"]
-    assert client.get("/api/v1/deadletter", params={"reason": "future_time"}).json() == []
+    assert operator_client.get("/api/v1/deadletter", params={"reason": "future_time"}).json() == []
 
 
-def test_deadletters_filter_by_tenant_and_limit(client: TestClient) -> None:
-    rows = client.get("/api/v1/deadletter", params={"tenant": "haarlem"}).json()
+def test_deadletters_filter_by_tenant_and_limit(operator_client: TestClient) -> None:
+    rows = operator_client.get("/api/v1/deadletter", params={"tenant": "haarlem"}).json()
     assert [r["tenant"] for r in rows] == ["haarlem"]
-    rows = client.get("/api/v1/deadletter", params={"limit": 1}).json()
+    rows = operator_client.get("/api/v1/deadletter", params={"limit": 1}).json()
     assert [r["topic"] for r in rows] == ["garbage"]
-    _assert_error(client.get("/api/v1/deadletter", params={"limit": 0}), 400, "invalid_parameter")
+    _assert_error(operator_client.get("/api/v1/deadletter", params={"limit": 0}), 400, "invalid_parameter")
 
 
-def test_deadletter_preview_is_bounded(client: TestClient, store: Store) -> None:
+def test_deadletter_preview_is_bounded(operator_client: TestClient, store: Store) -> None:
     payload = b"x" * 10_000
     store.write_batch(
         [],
@@ -373,7 +387,8 @@ def test_deadletter_preview_is_bounded(client: TestClient, store: Store) -> None
             )
         ],
     )
-    [row] = client.get("/api/v1/deadletter", params={"tenant": "big"}).json()
+    admin = TestClient(operator_client.app, headers=bearer(store, "admin"))
+    [row] = admin.get("/api/v1/deadletter", params={"tenant": "big"}).json()
     assert row["payload_bytes"] == 10_000
     assert 0 < len(row["payload_preview"]) <= 2048
 
@@ -414,7 +429,9 @@ def test_health_when_store_not_reachable_is_503() -> None:
         assert "127.0.0.1:1" in message
         _assert_error(client.get("/api/v1/latest"), 503, "store_unavailable")
         _assert_error(client.get("/api/v1/observations"), 503, "store_unavailable")
-        _assert_error(client.get("/api/v1/deadletter"), 503, "store_unavailable")
+        # A key cannot be checked either: an outage, not bad credentials.
+        key = {"Authorization": "Bearer pk_1_" + "x" * 43}
+        _assert_error(client.get("/api/v1/deadletter", headers=key), 503, "store_unavailable")
 
 
 def _proxy_target(database_url: str) -> tuple[str, int]:

@@ -48,6 +48,7 @@ def _readings() -> list[Reading]:
 
 @pytest.fixture
 def client(store: Store) -> Iterator[TestClient]:
+    store.set_tenant_kind("delft", "city")  # names as they are: the encoding is under test here
     store.write_batch(_readings())
     store.refresh_rollups()
     with TestClient(create_app(store)) as test_client:

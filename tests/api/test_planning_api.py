@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from geo.registers import WorkOrderError, parse_work_orders
 from pakhuis.store import Store
-from tests.support import REPO, pakhuis_command
+from tests.support import REPO, bearer, pakhuis_command
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def _drains(store: Store) -> None:
 
 def test_post_cleanings_records_once_and_refuses_unknown_drains(store: Store) -> None:
     _drains(store)
-    client = TestClient(create_app(store))
+    client = TestClient(create_app(store), headers=bearer(store, "planner"))
     one = {"drain": "K1", "time": "2026-10-01T09:30:00Z", "method": "suction", "sludge_m3": 0.03}
     response = client.post("/api/v1/cleanings", json=one)
     assert response.status_code == 201, response.text
@@ -49,7 +49,8 @@ def test_post_cleanings_records_once_and_refuses_unknown_drains(store: Store) ->
 
 def test_schedule_before_refit_says_what_to_do(store: Store) -> None:
     _drains(store)
-    response = TestClient(create_app(store)).get("/api/v1/schedule?from=2026-11-02&horizon=28")
+    client = TestClient(create_app(store), headers=bearer(store, "planner"))
+    response = client.get("/api/v1/schedule?from=2026-11-02&horizon=28")
     assert response.status_code == 409
     assert "pakhuis plan refit" in response.json()["error"]["hint"]
 

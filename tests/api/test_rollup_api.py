@@ -45,6 +45,9 @@ def client(store: Store, database_url: str) -> Iterator[TestClient]:
         # another tenant
         *(_r("no2-1", Quantity.NO2, 7 * i, 30.0 + i, tenant="delft") for i in range(20)),
     ]
+    # The city's own sensors: public as they are (a citizen group's: tests/api/test_privacy_scan.py).
+    for tenant in ("haarlem", "delft", "velsen"):
+        store.set_tenant_kind(tenant, "city")
     store.write_batch(readings)
     store.refresh_rollups()
     with psycopg.connect(database_url, autocommit=True) as conn:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from api import create_app
 from pakhuis.cli import app
 from pakhuis.store import Store
+from tests.support import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,8 @@ def _drains(store: Store) -> None:
 
 def test_put_links_by_id_and_refuses_an_unknown_drain(store: Store) -> None:
     _drains(store)
-    client = TestClient(create_app(store))
+    # The tenant's own group key: a group registers its sensors.
+    client = TestClient(create_app(store), headers=bearer(store, "group", tenant="demo"))
     linked = client.put("/api/v1/sensors/demo/kolk-1", json={"drain": "K2"})
     assert linked.status_code == 200, linked.text
     assert linked.json()["kind"] == "drain" and linked.json()["drain"] == "K2" and linked.json()["linked"]
@@ -40,7 +42,7 @@ def test_put_links_by_id_and_refuses_an_unknown_drain(store: Store) -> None:
 
 def test_put_by_position_reports_the_nearest_drain_and_its_distance(store: Store) -> None:
     _drains(store)
-    client = TestClient(create_app(store))
+    client = TestClient(create_app(store), headers=bearer(store))
     # 2 m east of K1: linked; 30 m east of K1: not.
     near = client.put(
         "/api/v1/sensors/demo/kolk-near", json={"kind": "drain", "lon": K1[0] + 0.0000292, "lat": K1[1]}

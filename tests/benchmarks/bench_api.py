@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from pakhuis.access.privacy import PrivacyRules
 from pakhuis.quantities import Quantity
 from pakhuis.reading import Reading
 from pakhuis.store import Store
@@ -52,7 +53,10 @@ from tests.support import REPO, free_port, wait_for
 SENSORS = 10_000
 YEAR_STEP = timedelta(minutes=5)
 YEAR_SENSOR = "no2-year"
+# Undeclared, so a citizen group (issue 14): the public reads it through the privacy rules,
+# pseudonyms and all, and filters by the pseudonym the server's secret gives.
 TENANT = "bench"
+SECRET = "bench-pseudonym-secret-0123456789"
 CLIENTS = 50
 
 
@@ -111,7 +115,8 @@ def seed(store: Store, now: datetime) -> None:
 def endpoints(store: Store, now: datetime) -> list[Endpoint]:
     start = (now - timedelta(days=365)).replace(minute=0, second=0, microsecond=0)
     end = start + timedelta(days=365)
-    year = {"tenant": TENANT, "sensor": YEAR_SENSOR, "quantity": "no2"}
+    shown = PrivacyRules(SECRET.encode()).pseudonym(TENANT, YEAR_SENSOR)
+    year = {"tenant": TENANT, "sensor": shown, "quantity": "no2"}
     sql, params = rollup_query(
         "1h",
         store.rollup_mode()[1],
@@ -231,7 +236,12 @@ def database() -> Iterator[str]:
 @contextlib.contextmanager
 def api_server(url: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "PAKHUIS_DATABASE_URL": url, "PAKHUIS_API_PORT": str(port)}
+    env = {
+        **os.environ,
+        "PAKHUIS_DATABASE_URL": url,
+        "PAKHUIS_API_PORT": str(port),
+        "PAKHUIS_PSEUDONYM_SECRET": SECRET,
+    }
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pakhuis", "api"], cwd=REPO, env=env, stdout=log, stderr=log

@@ -35,7 +35,7 @@ from tests.geo.jobs.plan_scenario import (
     write_sensors,
 )
 from tests.geo.plan.routecheck import check_plan
-from tests.support import REPO, pakhuis_command, shared_data
+from tests.support import REPO, bearer, pakhuis_command, shared_data
 
 pytestmark = pytest.mark.integration
 
@@ -295,7 +295,8 @@ def test_a_days_routes_are_feasible_and_downloadable(scenario: Scenario) -> None
     assert "drains due for suction" in printed
     root = ET.parse(gpx).getroot()
     assert sum(1 for el in root.iter() if el.tag.endswith("trk")) >= 1
-    client = TestClient(create_app(scenario.store, plan_config=scenario.config))
+    planner = bearer(scenario.store, "planner")
+    client = TestClient(create_app(scenario.store, plan_config=scenario.config), headers=planner)
     collection = client.get(f"/api/v1/routes?date={START}").json()
     assert collection["type"] == "FeatureCollection"
     assert any(f["geometry"]["type"] == "LineString" for f in collection["features"])
@@ -311,12 +312,14 @@ def test_a_days_routes_are_feasible_and_downloadable(scenario: Scenario) -> None
     assert planned.status_code == 201, planned.text
     assert planned.json()["summary"]["trucks"] == 2
     assert client.get(f"/api/v1/routes?date={START + timedelta(days=1)}").status_code == 200
-    no_depot = TestClient(create_app(scenario.store)).post(f"/api/v1/routes?date={START}")
+    no_depot = TestClient(create_app(scenario.store), headers=planner).post(f"/api/v1/routes?date={START}")
     assert no_depot.status_code == 409 and "PAKHUIS_PLAN_DEPOT" in no_depot.json()["error"]["hint"]
     # Tanks too small for the day's sludge and nowhere to empty them: the hint says where dump
     # sites are set, in the words of the CLI, the settings and the API.
     no_dump = scenario.config.overridden(dump_sites="", tank_m3=0.2)  # each drain fits, not the day
-    full = TestClient(create_app(scenario.store, plan_config=no_dump)).post(f"/api/v1/routes?date={START}")
+    full = TestClient(create_app(scenario.store, plan_config=no_dump), headers=planner).post(
+        f"/api/v1/routes?date={START}"
+    )
     assert full.status_code == 400, full.text
     assert "without emptying" in full.json()["error"]["message"]
     assert "--dump 'lon,lat;lon,lat', PAKHUIS_PLAN_DUMP_SITES" in full.json()["error"]["hint"]

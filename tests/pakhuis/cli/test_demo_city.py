@@ -75,6 +75,8 @@ def test_the_registers_overlap_and_every_file_is_loaded(installed: Installed) ->
 
 def test_every_sensor_has_a_place_and_every_fill_sensor_its_drain(installed: Installed) -> None:
     with Store(installed.url) as store:
+        # The city's own sensors: public as they are (issue 14 part 4).
+        assert store.tenant_kinds()[CITY.tenant] == "city"
         sensors = store.sensors(tenant=CITY.tenant)
         keys = {str(row["source_id"]) for row in store.drains_register()}
         drain_sensors = store.drain_sensors()
