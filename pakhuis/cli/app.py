@@ -9,11 +9,13 @@ from pakhuis.cli.datastreams import datastreams_app
 from pakhuis.cli.db import db_app
 from pakhuis.cli.deadletter import deadletter_app
 from pakhuis.cli.demo import demo
+from pakhuis.cli.devices import devices_app
 from pakhuis.cli.geo import geo_app
 from pakhuis.cli.ingest import ingest
 from pakhuis.cli.kafka import kafka_app
 from pakhuis.cli.keys import keys_app
 from pakhuis.cli.load import load_app
+from pakhuis.cli.mqtt_auth import mqtt_app
 from pakhuis.cli.plan import plan_app
 from pakhuis.cli.run import run
 from pakhuis.cli.sensors import sensors_app
@@ -40,6 +42,8 @@ for name, group in (
     ("sensors", sensors_app),
     ("tenants", tenants_app),
     ("keys", keys_app),
+    ("devices", devices_app),
+    ("mqtt", mqtt_app),
     ("datastreams", datastreams_app),
     ("load", load_app),
     ("geo", geo_app),

@@ -26,6 +26,7 @@ from pakhuis.store.alerting import AlertQueries
 from pakhuis.store.batches import BatchWriter, WriteResult
 from pakhuis.store.connection import Connected
 from pakhuis.store.deadletters import DeadLetterQueries, delete_dead_letters
+from pakhuis.store.devices import DeviceQueries
 from pakhuis.store.fillmodel import FillModelQueries
 from pakhuis.store.indicators import IndicatorQueries
 from pakhuis.store.migrate import MigrationReport, migrate
@@ -56,6 +57,7 @@ class Store(
     PlanningQueries,
     FillModelQueries,
     AccessQueries,
+    DeviceQueries,
     Connected,
 ):
     """The one place SQL runs; thread-safe via a connection pool."""
