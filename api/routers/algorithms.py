@@ -157,6 +157,9 @@ table{border-collapse:collapse;margin:.4rem 0;font-size:.92rem}
 td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.num{text-align:right}.src{color:#555;font-family:monospace;font-size:.85rem}
 .meta{color:#555}
+/* A phone: setting names wrap, and a table wider than the screen scrolls on its own. */
+@media (max-width:40rem){body{margin:1rem auto}.src{overflow-wrap:anywhere}dd{margin-left:.4rem}
+table{display:block;max-width:100%;overflow-x:auto}}
 """
 
 
