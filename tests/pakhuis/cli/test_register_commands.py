@@ -11,14 +11,6 @@ from pakhuis.store import Store
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("PAKHUIS_MQTT_URL", "PAKHUIS_KAFKA_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAKHUIS_DATABASE_URL", database_url)
-    return CliRunner()
-
-
 def test_db_migrate_reports_nothing_left_on_a_migrated_database(cli: CliRunner) -> None:
     result = cli.invoke(app, ["db", "migrate"])
     assert result.exit_code == 0, result.output

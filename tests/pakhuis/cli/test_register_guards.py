@@ -24,14 +24,6 @@ DEN_HAAG = (4.31, 52.08)
 MODEL_VERSION = "guard-test-1"
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("PAKHUIS_MQTT_URL", "PAKHUIS_KAFKA_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAKHUIS_DATABASE_URL", database_url)
-    return CliRunner()
-
-
 def _points_csv(path: Path, count: int, origin: tuple[float, float]) -> Path:
     """`count` points about 10 m apart on a row east of `origin`, as lon/lat CSV."""
     lon, lat = origin

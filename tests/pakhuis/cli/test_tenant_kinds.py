@@ -12,14 +12,6 @@ from pakhuis.store import Store
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("PAKHUIS_MQTT_URL", "PAKHUIS_KAFKA_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PAKHUIS_DATABASE_URL", database_url)
-    return CliRunner()
-
-
 def test_kinds_are_declared_and_kept_apart_from_policies(cli: CliRunner, database_url: str) -> None:
     city = cli.invoke(app, ["tenants", "kind", "gemeente", "city"])
     assert city.exit_code == 0, city.output
